@@ -1,0 +1,139 @@
+"""Weights folders (safetensors + config.json) and training checkpoints (tensors only).
+
+A weights folder holds ``config.json`` and one ``<component>.safetensors`` per network. The
+config records ``format_version``, the package version, every component's config and a SHA-256
+of each tensor file, so a mismatched, truncated or tampered folder fails with a clear message.
+Training checkpoints (optimizer state, step, RNG) use ``torch.save`` and load with
+``weights_only=True``; every write is atomic (temp file + ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from . import __version__
+from .errors import CheckpointError
+
+FORMAT_VERSION = 1
+CONFIG_NAME = "config.json"
+
+
+def atomic_write(path, write) -> Path:
+    """Call ``write(tmp_path)`` then move the file into place, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_weights(folder, state_dicts: dict, config: dict) -> Path:
+    """Write ``{name: state_dict}`` as safetensors plus ``config.json`` (``config`` is merged in)."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for name, sd in state_dicts.items():
+        tensors = {k: v.detach().cpu().contiguous() for k, v in sd.items()}
+        target = folder / f"{name}.safetensors"
+        atomic_write(target, lambda tmp, t=tensors: save_file(t, tmp))
+        files[name] = _sha256(target)
+    meta = {**config, "format_version": FORMAT_VERSION, "package_version": __version__, "files": files}
+    text = json.dumps(meta, indent=2, sort_keys=True)
+    atomic_write(folder / CONFIG_NAME, lambda tmp: Path(tmp).write_text(text))
+    return folder
+
+
+def read_config(folder) -> dict:
+    """Read and check ``config.json`` of a weights folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CheckpointError(f"weights folder not found: {folder}")
+    cfg_path = folder / CONFIG_NAME
+    if not cfg_path.is_file():
+        raise CheckpointError(f"{folder} is not a weights folder: it has no {CONFIG_NAME}")
+    try:
+        config = json.loads(cfg_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{cfg_path} is not valid JSON ({exc})") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{cfg_path} must hold a JSON object")
+    version = config.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"{folder} has format_version {version!r}; this t2i_core "
+                              f"({__version__}) reads format_version {FORMAT_VERSION}")
+    return config
+
+
+def load_weights(folder, names=None) -> tuple[dict, dict]:
+    """Return ``(config, {name: state_dict})`` for the listed components (default: all)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    config = read_config(folder)
+    files = config.get("files", {})
+    names = list(files) if names is None else list(names)
+    out = {}
+    for name in names:
+        path = folder / f"{name}.safetensors"
+        if name not in files:
+            raise CheckpointError(f"{folder} has no '{name}' component (it has: {', '.join(files) or 'none'})")
+        if not path.is_file():
+            raise CheckpointError(f"{path} is missing")
+        if _sha256(path) != files[name]:
+            raise CheckpointError(f"{path} does not match the checksum in {CONFIG_NAME}: "
+                                  "the file is truncated, corrupt or was replaced")
+        try:
+            out[name] = load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise CheckpointError(f"{path} cannot be read as safetensors ({exc})") from None
+    return config, out
+
+
+def load_state_dict_strict(module, state_dict, name: str) -> None:
+    """``module.load_state_dict`` with a message a user can act on."""
+    try:
+        module.load_state_dict(state_dict, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise CheckpointError(f"'{name}' weights do not fit its config: {first}") from None
+
+
+def save_training_state(path, state: dict) -> Path:
+    """Atomically ``torch.save`` a dict of tensors / numbers / strings (no objects)."""
+    import torch
+
+    return atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_training_state(path) -> dict:
+    """Load a training checkpoint with ``weights_only=True`` (never unpickles objects)."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, foreign pickle, ...
+        raise CheckpointError(f"cannot load checkpoint {path}: {type(exc).__name__}: {exc}") from None

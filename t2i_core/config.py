@@ -1,0 +1,111 @@
+"""One dataclass per network (nanoGPT style) plus named presets ``tiny``, ``small``, ``reed``.
+
+Every weights folder and checkpoint stores these as plain dicts (``asdict``), so weights load
+without guessing hyperparameters. Add a field with a default and old folders still load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from .errors import UserError
+
+PRESETS = ("tiny", "small", "reed")
+
+
+@dataclass
+class TextEncoderConfig:
+    """Reed's char-CNN-RNN φ (§3.2): 3 × (Conv1d k=4 → ReLU → MaxPool 3) → GRU → mean → Linear."""
+    vocab_size: int = 71  # 70 symbols + padding
+    max_len: int = 201
+    conv_channels: tuple = (384, 512, 512)
+    kernel_size: int = 4
+    pool_size: int = 3
+    rnn_hidden: int = 512
+    embed_dim: int = 1024
+
+
+@dataclass
+class ImageEncoderConfig:
+    """θ for DS-SJE: a small CNN trained jointly (the paper's GoogLeNet features are not available)."""
+    image_size: int = 64
+    channels: int = 64
+    embed_dim: int = 1024
+
+
+@dataclass
+class GeneratorConfig:
+    """G: ℝ^Z × ℝ^T → ℝ^D (§4.1)."""
+    z_dim: int = 100
+    embed_dim: int = 1024
+    proj_dim: int = 128
+    ngf: int = 64
+    image_size: int = 64
+    residual: bool = False  # Reed's code: residual 3×3 blocks at 4×4 and 8×8
+
+
+@dataclass
+class DiscriminatorConfig:
+    """Matching-aware D (§4.1–4.2)."""
+    embed_dim: int = 1024
+    proj_dim: int = 128
+    ndf: int = 64
+    image_size: int = 64
+    residual: bool = False  # Reed's code: a residual block at 4×4
+
+
+@dataclass
+class StyleEncoderConfig:
+    """S: image → z (§4.4), a conv trunk like D's without text."""
+    z_dim: int = 100
+    ndf: int = 64
+    image_size: int = 64
+
+
+def _preset_table():
+    return {
+        "tiny": dict(
+            text=TextEncoderConfig(conv_channels=(16, 16, 16), rnn_hidden=16, embed_dim=32),
+            image=ImageEncoderConfig(channels=8, embed_dim=32),
+            generator=GeneratorConfig(z_dim=8, embed_dim=32, proj_dim=8, ngf=8),
+            discriminator=DiscriminatorConfig(embed_dim=32, proj_dim=8, ndf=8),
+            style=StyleEncoderConfig(z_dim=8, ndf=8),
+        ),
+        "small": dict(
+            text=TextEncoderConfig(conv_channels=(128, 256, 256), rnn_hidden=256, embed_dim=1024),
+            image=ImageEncoderConfig(channels=32, embed_dim=1024),
+            generator=GeneratorConfig(ngf=32),
+            discriminator=DiscriminatorConfig(ndf=32),
+            style=StyleEncoderConfig(ndf=32),
+        ),
+        "reed": dict(
+            text=TextEncoderConfig(),
+            image=ImageEncoderConfig(channels=64),
+            generator=GeneratorConfig(ngf=128, residual=True),
+            discriminator=DiscriminatorConfig(ndf=64, residual=True),
+            style=StyleEncoderConfig(ndf=64),
+        ),
+    }
+
+
+def preset(name: str, component: str):
+    """A fresh config for ``component`` (text, image, generator, discriminator, style)."""
+    table = _preset_table()
+    if name not in table:
+        raise UserError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
+    return table[name][component]
+
+
+def to_dict(cfg) -> dict:
+    d = asdict(cfg)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def from_dict(cls, data: dict):
+    """Build ``cls`` from a stored dict; unknown keys are an error that names them."""
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise UserError(f"{cls.__name__}: unknown settings {unknown} (a newer format?)")
+    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return cls(**kw)
