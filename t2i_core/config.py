@@ -42,6 +42,7 @@ class GeneratorConfig:
     ngf: int = 64
     image_size: int = 64
     residual: bool = False  # Reed's code: residual 3×3 blocks at 4×4 and 8×8
+    cond_aug: bool = False  # StackGAN conditioning augmentation: text code ~ N(μ(φ), σ(φ)) + KL
 
 
 @dataclass
@@ -52,6 +53,8 @@ class DiscriminatorConfig:
     ndf: int = 64
     image_size: int = 64
     residual: bool = False  # Reed's code: a residual block at 4×4
+    minibatch_std: bool = False  # ProGAN minibatch-stddev channel at 4×4 (anti mode collapse)
+    spectral_norm: bool = False  # spectral norm on every conv / linear weight of D
 
 
 @dataclass

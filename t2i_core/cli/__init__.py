@@ -15,4 +15,5 @@ COMMANDS = {
     "generate": "generate",
     "evaluate": "evaluate",
     "ablate": "ablate",
+    "train-judge": "train_judge",
 }

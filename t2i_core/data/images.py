@@ -12,7 +12,6 @@ import io
 import os
 import struct
 import warnings
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -32,26 +31,8 @@ def _describe(src) -> str:
     return getattr(src, "name", None) or f"<{type(src).__name__}>"
 
 
-def _open_raw(src, name: str) -> Image.Image:
-    """Open without decoding pixels (header only)."""
-    if isinstance(src, (bytes, bytearray, memoryview)):
-        if len(src) == 0:
-            raise UserError(f"image {name} is empty (0 bytes)")
-        fp = io.BytesIO(bytes(src))
-    elif isinstance(src, (str, os.PathLike)):
-        path = Path(src)
-        if not path.exists():
-            raise UserError(f"image file not found: {path}")
-        if path.is_dir():
-            raise UserError(f"expected an image file but got a folder: {path}")
-        if path.stat().st_size == 0:
-            raise UserError(f"image file is empty (0 bytes): {path}")
-        fp = path
-    elif hasattr(src, "read"):
-        fp = src
-    else:
-        raise UserError(f"cannot open an image from {type(src).__name__}; "
-                        "give a file path, bytes or a PIL image")
+def _pil_open(fp, name: str) -> Image.Image:
+    """Image.open (header only) with every failure turned into a UserError."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -61,8 +42,23 @@ def _open_raw(src, name: str) -> Image.Image:
                         "(JPEG, PNG, GIF, WebP, BMP, TIFF...)") from None
     except Image.DecompressionBombError as exc:
         raise UserError(f"image {name} is too large to open safely ({exc})") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise UserError(f"image {name} is unreadable: {exc}") from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+        raise UserError(f"image {name} is unreadable (truncated or corrupt?): {exc}") from None
+
+
+def _open_path(path, name: str):
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        raise UserError(f"image file not found: {name}") from None
+    except IsADirectoryError:
+        raise UserError(f"expected an image file but got a folder: {name}") from None
+    except OSError as exc:
+        raise UserError(f"cannot read image file {name}: {exc.strerror or exc}") from None
+    if os.fstat(f.fileno()).st_size == 0:
+        f.close()
+        raise UserError(f"image file is empty (0 bytes): {name}")
+    return f
 
 
 def _check_size(im: Image.Image, name: str, max_pixels: int | None) -> None:
@@ -132,32 +128,42 @@ def open_image(src, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
     corrupt input. Animated images give their first frame."""
     name = _describe(src)
     if isinstance(src, Image.Image):
-        _check_size(src, name, max_pixels)
-        im = src
-        if getattr(im, "n_frames", 1) > 1:
-            im.seek(0)
-        try:
-            im.load()
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise UserError(f"image {name} is truncated or corrupt: {exc}") from None
-        return to_rgb(im, name).copy() if im.mode == "RGB" else to_rgb(im, name)
-    im = _open_raw(src, name)
+        return _decode(src, name, max_pixels, None, exif_transpose, owned=False)
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        if len(src) == 0:
+            raise UserError(f"image {name} is empty (0 bytes)")
+        return _decode(_pil_open(io.BytesIO(bytes(src)), name), name, max_pixels, min_size,
+                       exif_transpose)
+    if isinstance(src, (str, os.PathLike)):
+        with _open_path(src, name) as f:
+            return _decode(_pil_open(f, name), name, max_pixels, min_size, exif_transpose)
+    if hasattr(src, "read"):
+        return _decode(_pil_open(src, name), name, max_pixels, min_size, exif_transpose)
+    raise UserError(f"cannot open an image from {type(src).__name__}; "
+                    "give a file path, bytes or a PIL image")
+
+
+def _decode(im: Image.Image, name: str, max_pixels, min_size, exif_transpose,
+            owned: bool = True) -> Image.Image:
+    """Load pixels (first frame) and convert to RGB. ``owned``: ``im`` may be modified."""
+    _check_size(im, name, max_pixels)
+    if owned and min_size and im.format == "JPEG" and im.mode in ("RGB", "L", "CMYK"):
+        im.draft(im.mode, (int(min_size), int(min_size)))
+    frames = getattr(im, "n_frames", 1)
     try:
-        _check_size(im, name, max_pixels)
-        if min_size and im.format == "JPEG" and im.mode in ("RGB", "L", "CMYK"):
-            im.draft(im.mode, (int(min_size), int(min_size)))
-        try:
-            if getattr(im, "n_frames", 1) > 1:
-                im.seek(0)
-            im.load()
-            if exif_transpose:
-                im = ImageOps.exif_transpose(im)
-        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
-            raise UserError(f"image {name} is truncated or corrupt: {exc}") from None
-        out = to_rgb(im, name)
-        return out.copy() if out is im else out
-    finally:
-        im.close()
+        if frames > 1 and im.tell() != 0:
+            im.seek(0)
+        im.load()
+        if exif_transpose and owned:
+            ImageOps.exif_transpose(im, in_place=True)
+        elif exif_transpose:
+            im = ImageOps.exif_transpose(im)
+            owned = True
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+        raise UserError(f"image {name} is truncated or corrupt: {exc}") from None
+    out = to_rgb(im, name)
+    # a fresh image for the caller: never the caller's own object or a multi-frame file image
+    return out.copy() if out is im and (not owned or frames > 1) else out
 
 
 def verify_image(src, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> str | None:

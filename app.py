@@ -1,0 +1,192 @@
+"""GAN-CLS Explorer: the Gradio app (layout and wiring only; handlers in t2i_core/app_handlers.py).
+
+    python app.py [--weights DIR] [--host H] [--port N] [--tiny]
+
+Every model event has the ``api_name`` of DESIGN.md §4 (``/generate``, ``/interpolate_text``,
+``/interpolate_noise``, ``/style_transfer``, ``/match_scores``) and shares
+``concurrency_id="model"``. Events run with ``preprocess=False``: the handlers receive the raw
+values (including the upload's file payload, never decoded by Gradio) and validate everything
+themselves, so bad input always gets a plain message. Importing this module loads no model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+import tempfile
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from t2i_core import app_handlers as H  # noqa: E402
+
+MAX_FILE_SIZE = "10mb"
+CSS = ".pixelated img { image-rendering: pixelated; }"
+MODEL = dict(concurrency_id="model", concurrency_limit=1, preprocess=False)
+LIVE = dict(MODEL, trigger_mode="always_last", show_progress="hidden")
+
+
+def _upload(label: str) -> gr.Image:
+    return gr.Image(label=label, type="filepath", sources=["upload", "clipboard"], height=256,
+                    format="png", elem_classes="pixelated")
+
+
+def _output_image(label: str, **kw) -> gr.Image:
+    return gr.Image(label=label, format="png", interactive=False, elem_classes="pixelated", **kw)
+
+
+def _generate_tab(pipe) -> None:
+    with gr.Row():
+        caption = gr.Textbox(label="Caption", value=H.EXAMPLE_CAPTIONS[0], lines=2, scale=4,
+                             max_length=H.MAX_RAW_CAPTION, elem_id="gen-caption")
+        with gr.Column(scale=1, min_width=200):
+            n = gr.Slider(1, H.MAX_N, value=4, step=1, label="Images (n)")
+            seed = gr.Number(value=0, precision=0, label="Seed (image i uses seed + i)")
+    gr.Examples(H.EXAMPLE_CAPTIONS, inputs=[caption], label="Example captions")
+    button = gr.Button("Generate", variant="primary", elem_id="gen-button")
+    gallery = gr.Gallery(label="Generated birds", columns=4, height="auto", format="png",
+                         elem_id="gen-gallery", elem_classes="pixelated")
+    gr.on([button.click, caption.submit], functools.partial(H.generate, pipe),
+          inputs=[caption, n, seed], outputs=gallery, api_name="generate", **MODEL)
+
+
+def _strip_row(label: str):
+    with gr.Row():
+        steps = gr.Slider(*H.STRIP_STEPS, value=8, step=1, label="Frames in the strip")
+        button = gr.Button(f"Make the {label} strip and GIF")
+    strip = _output_image("Strip (left → right)")
+    gif = gr.File(label="Animated GIF")
+    return steps, button, strip, gif
+
+
+def _text_tab(pipe) -> None:
+    gr.Markdown("Fixed noise z, the text embedding slides from caption A (β = 0) to caption B "
+                "(β = 1): h = (1 − β) φ(A) + β φ(B) (§5.3).")
+    with gr.Row():
+        a = gr.Textbox(label="Caption A", value=H.EXAMPLE_CAPTIONS[0], lines=2, max_length=H.MAX_RAW_CAPTION)
+        b = gr.Textbox(label="Caption B", value=H.EXAMPLE_CAPTIONS[1], lines=2, max_length=H.MAX_RAW_CAPTION)
+    with gr.Row():
+        with gr.Column():
+            seed = gr.Number(value=0, precision=0, label="Seed (the fixed z)")
+            beta = gr.Slider(0, 1, value=0.5, step=0.01, label="β (A → B)", elem_id="text-beta")
+        frame = _output_image("Frame", height=256, elem_id="text-frame")
+    steps, button, strip, gif = _strip_row("text")
+    gr.on([beta.change, a.submit, b.submit, seed.submit], functools.partial(H.text_frame, pipe),
+          inputs=[a, b, beta, seed], outputs=frame, api_name="interpolate_text", **LIVE)
+    button.click(functools.partial(H.text_strip, pipe), inputs=[a, b, seed, steps],
+                 outputs=[strip, gif], api_name="interpolate_text_strip", **MODEL)
+
+
+def _noise_tab(pipe) -> None:
+    gr.Markdown("Fixed caption, the noise slides (spherically) from seed A's z (α = 0) to "
+                "seed B's z (α = 1) (§5.3): what changes is style — pose and background.")
+    caption = gr.Textbox(label="Caption", value=H.EXAMPLE_CAPTIONS[0], lines=2, max_length=H.MAX_RAW_CAPTION)
+    with gr.Row():
+        with gr.Column():
+            with gr.Row():
+                seed_a = gr.Number(value=0, precision=0, label="Seed A")
+                seed_b = gr.Number(value=1, precision=0, label="Seed B")
+            alpha = gr.Slider(0, 1, value=0.5, step=0.01, label="α (seed A → seed B)", elem_id="noise-alpha")
+        frame = _output_image("Frame", height=256, elem_id="noise-frame")
+    steps, button, strip, gif = _strip_row("noise")
+    gr.on([alpha.change, caption.submit, seed_a.submit, seed_b.submit], functools.partial(H.noise_frame, pipe),
+          inputs=[caption, seed_a, seed_b, alpha], outputs=frame, api_name="interpolate_noise", **LIVE)
+    button.click(functools.partial(H.noise_strip, pipe), inputs=[caption, seed_a, seed_b, steps],
+                 outputs=[strip, gif], api_name="interpolate_noise_strip", **MODEL)
+
+
+def _style_tab(pipe, examples) -> None:
+    gr.Markdown("The style encoder reads the photo's style ŝ = S(x) (pose, background) and the "
+                "generator redraws it with each caption: x̂ = G(ŝ, φ(t)) (§4.4). The photo is "
+                "resized to 64×64 first.")
+    with gr.Row():
+        with gr.Column():
+            image = _upload("Bird photo")
+            captions = gr.Textbox(label="Captions (one per line)", lines=4,
+                                  value="\n".join(H.EXAMPLE_CAPTIONS[:3]))
+            seed = gr.Number(value=0, precision=0, label="Seed")
+            button = gr.Button("Transfer style", variant="primary")
+        gallery = gr.Gallery(label="Redrawn with each caption", columns=3, height="auto",
+                             format="png", elem_classes="pixelated")
+    if examples:
+        gr.Examples([[path] for path, _, _ in examples], inputs=[image], label="Example SynthBirds renders")
+    button.click(functools.partial(H.style_transfer, pipe), inputs=[image, captions, seed],
+                 outputs=gallery, api_name="style_transfer", **MODEL)
+
+
+def _probe_tab(pipe, examples) -> None:
+    gr.Markdown("The matching-aware discriminator scores how well an image fits each caption: "
+                "sigmoid(D(x, φ(t))) (§4.2). Which caption matches?")
+    with gr.Row():
+        with gr.Column():
+            image = _upload("Image")
+            captions = gr.Textbox(label="Captions (one per line)", lines=4,
+                                  value=examples[0][2] if examples else "\n".join(H.EXAMPLE_CAPTIONS))
+            button = gr.Button("Score captions", variant="primary")
+        with gr.Column():
+            chart = _output_image("D's score per caption")
+            scores = gr.JSON(label="Scores")
+    if examples:
+        gr.Examples([[path, probe] for path, _, probe in examples], inputs=[image, captions],
+                    label="Example SynthBirds renders (the first caption is the right one)")
+    button.click(functools.partial(H.match_scores, pipe), inputs=[image, captions],
+                 outputs=[chart, scores], api_name="match_scores", **MODEL)
+
+
+def build_demo(pipeline) -> gr.Blocks:
+    """The whole UI around one ``T2IPipeline``."""
+    examples = H.example_renders(tempfile.mkdtemp(prefix="t2i_app_examples_"))
+    with gr.Blocks(title="GAN-CLS Explorer", delete_cache=(1800, 3600)) as demo:
+        gr.Markdown("# GAN-CLS Explorer\nText-to-image synthesis after Reed et al. (ICML 2016) — "
+                    f"weights: `{pipeline.source}`")
+        if pipeline.random_weights:
+            gr.Markdown("**Random weights** (`--tiny`): the pictures are meaningless until "
+                        "trained weights are loaded; everything else works.")
+        with gr.Tab("Generate"):
+            _generate_tab(pipeline)
+        with gr.Tab("Text interpolation"):
+            _text_tab(pipeline)
+        with gr.Tab("Noise interpolation"):
+            _noise_tab(pipeline)
+        with gr.Tab("Style transfer"):
+            _style_tab(pipeline, examples)
+        with gr.Tab("Discriminator probe"):
+            _probe_tab(pipeline, examples)
+        with gr.Tab("About"):
+            gr.Markdown(H.about_markdown(pipeline))
+    demo.queue(max_size=64)
+    return demo
+
+
+def launch(demo: gr.Blocks, **kwargs):
+    """``demo.launch`` with this app's settings (upload cap, CSS); kwargs override."""
+    settings = dict(max_file_size=MAX_FILE_SIZE, css=CSS, footer_links=["api", "settings"])
+    settings.update(kwargs)
+    return demo.launch(**settings)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="GAN-CLS Explorer web app")
+    parser.add_argument("--weights", default=None, help="weights folder (default: weights/synthbirds)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: all)")
+    parser.add_argument("--port", type=int, default=7860, help="port to listen on")
+    parser.add_argument("--tiny", action="store_true", help="random-weight tiny model (a fast demo)")
+    args = parser.parse_args(argv)
+    from t2i_core.errors import UserError
+    from t2i_core.pipeline import T2IPipeline
+
+    try:
+        pipe = T2IPipeline.from_preset("tiny") if args.tiny else T2IPipeline.from_pretrained(args.weights)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print("hint: `python app.py --tiny` starts the app with a random-weight model", file=sys.stderr)
+        return 2
+    launch(build_demo(pipe), server_name=args.host, server_port=args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,378 @@
+"""The Gradio app's handlers: plain functions ``handler(pipe, ...)`` that validate their input.
+
+``app.py`` binds them to a pipeline and wires them to events with ``preprocess=False``, so a
+handler sees exactly what a browser or API client sent: text, numbers (possibly out of range or
+not numbers at all) and, for images, Gradio's file payload (a dict with ``path``). Tests call
+them directly with plain values, PIL images or paths. Every problem becomes a ``gr.Error`` with
+a plain message; out-of-range numbers are clamped with a ``gr.Warning``. Images go back as PNG
+(or GIF) file paths, see ``png_path``. Nothing here loads a model: the pipeline is passed in.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import logging
+import math
+import numbers
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from .errors import UserError
+
+log = logging.getLogger(__name__)
+
+MAX_N = 16                # images per Generate click
+MAX_SEED = 2**31 - 1      # seeds offered by the UI and the API (the pipeline takes more)
+MAX_CAPTIONS = 8          # captions per style transfer / probe request
+MAX_RAW_CAPTION = 5000    # characters looked at; the encoder reads 201 anyway
+STRIP_STEPS = (2, 16)
+MAX_PIXELS = 40_000_000   # uploads larger than this are refused before decoding
+OUT_DIR = Path(tempfile.gettempdir()) / "t2i_app_outputs"
+MAX_AGE_S = 3600          # output files older than this are pruned
+
+
+# ----------------------------------------------------------------------------- input checks
+def notify(notes) -> None:
+    for note in dict.fromkeys(notes):  # unique, in order
+        gr.Warning(note)
+
+
+def as_int(value, name: str, lo: int, hi: int, notes: list, default=None) -> int:
+    """A whole number from a UI/API value, clamped to [lo, hi] with a notice."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if default is None:
+            raise gr.Error(f"{name} is missing: enter a whole number")
+        return default
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise gr.Error(f"{name} must be a number") from None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise gr.Error(f"{name} must be a finite number")
+    out = int(round(float(value))) if abs(value) < 1e18 else (hi if value > 0 else lo)
+    if out < lo or out > hi:
+        clamped = min(max(out, lo), hi)
+        notes.append(f"{name} must be between {lo} and {hi}: using {clamped}")
+        return clamped
+    return out
+
+
+def as_fraction(value, name: str, notes: list) -> float:
+    """A number in [0, 1] (slider position), clamped with a notice."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise gr.Error(f"{name} must be a number between 0 and 1") from None
+    if value is None or isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value):
+        raise gr.Error(f"{name} must be a number between 0 and 1")
+    if not 0.0 <= value <= 1.0:
+        clamped = min(max(float(value), 0.0), 1.0)
+        notes.append(f"{name} must be between 0 and 1: using {clamped:g}")
+        return clamped
+    return float(value)
+
+
+def as_caption(value, name: str = "caption") -> str:
+    if value is None:
+        raise gr.Error(f"the {name} is empty: describe a bird, e.g. 'a bird with a red crown'")
+    if not isinstance(value, str):
+        raise gr.Error(f"the {name} must be text")
+    if not value.strip():
+        raise gr.Error(f"the {name} is empty: describe a bird, e.g. 'a bird with a red crown'")
+    return value[:MAX_RAW_CAPTION]
+
+
+def as_caption_lines(value, notes: list) -> list[str]:
+    """Captions typed one per line (blank lines ignored), at most ``MAX_CAPTIONS``."""
+    if isinstance(value, (list, tuple)):
+        value = "\n".join(str(v) for v in value)
+    if value is not None and not isinstance(value, str):
+        raise gr.Error("the captions must be text, one per line")
+    lines = [line.strip()[:MAX_RAW_CAPTION] for line in (value or "").splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        raise gr.Error("enter at least one caption (one per line)")
+    if len(lines) > MAX_CAPTIONS:
+        notes.append(f"only the first {MAX_CAPTIONS} captions are used")
+        lines = lines[:MAX_CAPTIONS]
+    return lines
+
+
+def as_image(value):
+    """Uploaded image (Gradio payload dict, path, PIL image or array) → RGB PIL image."""
+    import numpy as np
+    from PIL import Image
+
+    from .data.images import open_image
+
+    if isinstance(value, dict):  # Gradio's FileData payload
+        url = value.get("url") or ""
+        if value.get("path"):
+            value = value["path"]
+        elif url.startswith("data:") and "," in url:
+            try:
+                value = base64.b64decode(url.split(",", 1)[1], validate=False)
+            except ValueError:
+                raise gr.Error("the uploaded image data is not valid base64") from None
+        else:
+            value = None
+    if value is None or (isinstance(value, str) and not value):
+        raise gr.Error("no image: upload a bird photo or pick an example")
+    if isinstance(value, np.ndarray):
+        from .pipeline import _array_to_pil
+
+        value = _array_to_pil(value)
+    if not isinstance(value, (str, Path, bytes, bytearray, Image.Image)):
+        raise gr.Error("the image must be an uploaded picture file")
+    try:
+        return open_image(value, max_pixels=MAX_PIXELS, min_size=64)
+    except UserError as exc:
+        raise gr.Error(_plain(str(exc), value)) from None
+
+
+def _plain(message: str, src) -> str:
+    """Say 'the uploaded image' instead of a server-side temporary path."""
+    if isinstance(src, (str, Path)):
+        message = message.replace(str(src), "the uploaded image")
+    return message.replace("image the uploaded image", "the uploaded image")
+
+
+# ----------------------------------------------------------------------------- running the model
+def call(fn, *args, **kwargs):
+    """Run a pipeline method: UserError → gr.Error; anything unexpected is logged and reported
+    as a plain error (the server keeps running)."""
+    try:
+        return fn(*args, **kwargs)
+    except gr.Error:
+        raise
+    except UserError as exc:
+        raise gr.Error(str(exc)) from None
+    except Exception:  # noqa: BLE001 - keep serving; the details go to the server log
+        log.exception("handler failed")
+        raise gr.Error("something went wrong while drawing; the details are in the server log") from None
+
+
+# ----------------------------------------------------------------------------- output files
+# Handlers return PNG/GIF *paths* written atomically under a content-hash name. (Returning PIL
+# images lets Gradio write its cache file in place; two concurrent requests with the same
+# result then rewrite the file while it is being served, and a client reads a truncated file.)
+_writes = [0]
+
+
+def _store(data: bytes, prefix: str, suffix: str) -> str:
+    from .checkpoint import atomic_write
+
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    path = OUT_DIR / f"{prefix}_{hashlib.sha256(data).hexdigest()[:20]}{suffix}"
+    try:
+        os.utime(path)  # already there: keep it fresh for the pruning below
+    except FileNotFoundError:
+        atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+        _writes[0] += 1
+        if _writes[0] % 64 == 0:
+            _prune()
+    return str(path)
+
+
+def _prune() -> None:
+    cutoff = time.time() - MAX_AGE_S
+    for p in OUT_DIR.glob("*_*.*"):
+        try:
+            if p.stat().st_mtime < cutoff:
+                p.unlink()
+        except OSError:
+            pass
+
+
+def png_path(image, prefix: str = "bird") -> str:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return _store(buf.getvalue(), prefix, ".png")
+
+
+def gif_path(frames, prefix: str) -> str:
+    from .viz import gif_bytes
+
+    return _store(gif_bytes(frames, scale=2), prefix, ".gif")
+
+
+# ----------------------------------------------------------------------------- handlers
+def generate(pipe, caption, n=4, seed=0):
+    """Generate tab: n images of a caption → gallery items (PNG path, 'seed s')."""
+    notes = []
+    caption = as_caption(caption)
+    n = as_int(n, "n", 1, MAX_N, notes, default=4)
+    seed = as_int(seed, "seed", 0, MAX_SEED, notes, default=0)
+    images = call(pipe.generate, caption, n=n, seed=seed)
+    notify(notes + pipe.notices)
+    return [(png_path(im), f"seed {seed + i}") for i, im in enumerate(images)]
+
+
+def text_frame(pipe, caption_a, caption_b, beta=0.5, seed=0):
+    """β slider: one frame (PNG path) between caption a (β = 0) and caption b (β = 1)."""
+    notes = []
+    a, b = as_caption(caption_a, "first caption"), as_caption(caption_b, "second caption")
+    beta = as_fraction(beta, "beta", notes)
+    seed = as_int(seed, "seed", 0, MAX_SEED, notes, default=0)
+    frame = call(pipe.text_frame, a, b, beta, seed)
+    notify(notes + pipe.notices)
+    return png_path(frame, "frame")
+
+
+def text_strip(pipe, caption_a, caption_b, seed=0, steps=8):
+    """The whole text interpolation: (strip PNG path, GIF path)."""
+    from .viz import image_strip
+
+    notes = []
+    a, b = as_caption(caption_a, "first caption"), as_caption(caption_b, "second caption")
+    seed = as_int(seed, "seed", 0, MAX_SEED, notes, default=0)
+    steps = as_int(steps, "steps", *STRIP_STEPS, notes, default=8)
+    frames = call(pipe.interpolate_text, a, b, steps=steps, seed=seed)
+    notify(notes + pipe.notices)
+    return png_path(image_strip(frames), "strip"), gif_path(frames, "text_interpolation")
+
+
+def noise_frame(pipe, caption, seed_a=0, seed_b=1, alpha=0.5):
+    """α slider: one frame (PNG path) between seed a's latent (α = 0) and seed b's (α = 1)."""
+    notes = []
+    caption = as_caption(caption)
+    seed_a = as_int(seed_a, "seed a", 0, MAX_SEED, notes, default=0)
+    seed_b = as_int(seed_b, "seed b", 0, MAX_SEED, notes, default=1)
+    alpha = as_fraction(alpha, "alpha", notes)
+    frame = call(pipe.noise_frame, caption, seed_a, seed_b, alpha)
+    notify(notes + pipe.notices)
+    return png_path(frame, "frame")
+
+
+def noise_strip(pipe, caption, seed_a=0, seed_b=1, steps=8):
+    """The whole noise interpolation: (strip PNG path, GIF path)."""
+    from .viz import image_strip
+
+    notes = []
+    caption = as_caption(caption)
+    seed_a = as_int(seed_a, "seed a", 0, MAX_SEED, notes, default=0)
+    seed_b = as_int(seed_b, "seed b", 0, MAX_SEED, notes, default=1)
+    steps = as_int(steps, "steps", *STRIP_STEPS, notes, default=8)
+    frames = call(pipe.interpolate_noise, caption, seed_a=seed_a, seed_b=seed_b, steps=steps)
+    notify(notes + pipe.notices)
+    return png_path(image_strip(frames), "strip"), gif_path(frames, "noise_interpolation")
+
+
+def style_transfer(pipe, image, captions, seed=0):
+    """§4.4: the photo's style ŝ = S(x) redrawn with each caption → gallery (PNG path, caption)."""
+    notes = []
+    lines = as_caption_lines(captions, notes)
+    seed = as_int(seed, "seed", 0, MAX_SEED, notes, default=0)
+    photo = as_image(image)
+    images = call(pipe.transfer_style, photo, lines, seed=seed)
+    notify(notes + pipe.notices)
+    return [(png_path(im, "style"), line) for im, line in zip(images, lines)]
+
+
+def match_scores(pipe, image, captions):
+    """Discriminator probe: sigmoid(D(x, φ(t))) per caption → (bar chart PNG path, [{caption, score}])."""
+    from .viz import bar_chart
+
+    notes = []
+    lines = as_caption_lines(captions, notes)
+    photo = as_image(image)
+    scores = call(pipe.match_scores, photo, lines)
+    notify(notes + pipe.notices)
+    chart = bar_chart([f"{i + 1}. {c}" for i, c in enumerate(lines)], scores,
+                      title="D's match score per caption (red: best)")
+    return png_path(chart, "scores"), [{"caption": c, "score": round(s, 6)} for c, s in zip(lines, scores)]
+
+
+# ----------------------------------------------------------------------------- examples and About
+EXAMPLE_CAPTIONS = [
+    "this bird has a red crown, blue wings and a yellow belly with a short beak",
+    "a small bird with a black head, white wings and an orange breast and a long bill",
+    "this bird is mostly green with a purple crown and a short beak",
+    "a bird with grey wing feathers, a brown chest and a long pointed beak",
+]
+EXAMPLE_CONTENTS = [  # (crown, wing, belly, beak) of the example renders
+    ("red", "blue", "yellow", "short"),
+    ("black", "white", "orange", "long"),
+    ("purple", "green", "green", "short"),
+    ("yellow", "grey", "brown", "long"),
+]
+
+
+def describe_content(content: dict) -> str:
+    belly = content["belly"]
+    article = "an" if belly[0] in "aeiou" else "a"
+    return (f"this bird has a {content['crown']} crown, {content['wing']} wings and {article} "
+            f"{belly} belly with a {content['beak']} beak")
+
+
+def example_renders(folder, seed: int = 0) -> list[tuple[str, str, str]]:
+    """Write a few SynthBirds renders as PNGs → [(path, true caption, probe captions)].
+
+    Returns [] when the renderer is unavailable (the app then just has no image examples)."""
+    import numpy as np
+    from PIL import Image
+
+    try:
+        from .data.synthbirds import CONTENT_KEYS, render, sample_style
+    except ImportError:
+        return []
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    contents = [dict(zip(CONTENT_KEYS, c)) for c in EXAMPLE_CONTENTS]
+    out = []
+    for i, content in enumerate(contents):
+        style = sample_style(np.random.default_rng(seed + i))
+        path = folder / f"synthbird_{'_'.join(content.values())}_{i}.png"
+        Image.fromarray(render(content, style)).save(path)
+        others = [describe_content(contents[(i + k) % len(contents)]) for k in (1, 2, 3)]
+        out.append((str(path), describe_content(content), "\n".join([describe_content(content), *others])))
+    return out
+
+
+def about_markdown(pipe, repo_root=None) -> str:
+    """The About tab: what the model is, its model card, the notebooks."""
+    import json
+
+    root = Path(repo_root) if repo_root else Path(__file__).resolve().parent.parent
+    info = pipe.describe()
+    parts = ["## About\n",
+             "GAN-CLS Explorer re-implements *Generative Adversarial Text to Image Synthesis* "
+             "(Reed et al., ICML 2016): a char-CNN-RNN text encoder φ, a generator G(z, φ(t)), "
+             "a matching-aware discriminator D(x, φ(t)) trained with GAN-INT-CLS, and a style "
+             "encoder S(x) → z for style transfer (§4.4).\n",
+             f"**Weights:** `{info['source']}`" + (" — random weights: images are noise-like "
+                                                   "until trained weights are loaded." if info["random_weights"] else "")]
+    candidates = [root / "weights" / "MODEL_CARD.md"]
+    if not info["random_weights"]:
+        candidates.insert(0, Path(info["source"]) / "MODEL_CARD.md")
+    card = next((p for p in candidates if p.is_file()), None)
+    if card is not None:
+        parts.append("\n### Model card\n\n" + card.read_text(encoding="utf-8", errors="replace")[:20000])
+    else:
+        parts.append("\n*No model card yet (weights/MODEL_CARD.md).*")
+    notebooks = sorted((root / "notebooks").glob("*.ipynb"))
+    if notebooks:
+        parts.append("\n### Notebooks\n")
+        for nb in notebooks:
+            title = nb.stem
+            try:
+                cells = json.loads(nb.read_text(encoding="utf-8")).get("cells", [])
+                md = next(c for c in cells if c.get("cell_type") == "markdown")
+                first = "".join(md.get("source", [])).strip().splitlines()[0]
+                title = first.lstrip("# ").strip() or title
+            except (ValueError, StopIteration, IndexError, OSError, AttributeError):
+                pass
+            parts.append(f"- `notebooks/{nb.name}` — {title}")
+    parts.append("\n### API\n\nEvery tab is an endpoint usable from `gradio_client`: `/generate`, "
+                 "`/interpolate_text`, `/interpolate_noise`, `/style_transfer`, `/match_scores` "
+                 "(see “Use via API” at the bottom of the page).")
+    return "\n".join(parts)

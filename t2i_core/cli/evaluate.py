@@ -1,0 +1,67 @@
+"""``python -m t2i_core evaluate``: the paper's claims as numbers (DESIGN.md §4 JSON keys)."""
+
+HELP = ("evaluate a weights folder: text match, style transfer, §5.2 ROC AUC, diversity, "
+        "zero-shot (judged by the attribute judge)")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--weights", default=None,
+                        help="weights folder (default: the bundled weights/synthbirds)")
+    parser.add_argument("--preset", default=None, choices=("tiny", "small", "reed"),
+                        help="evaluate randomly initialised networks of a preset instead (a baseline)")
+    parser.add_argument("--data", default=None,
+                        help="dataset folder whose test split to use (default: procedural SynthBirds "
+                             "test classes, no files needed)")
+    parser.add_argument("--judge", default=None, help="judge weights folder (default: weights/judge)")
+    parser.add_argument("--json", action="store_true",
+                        help="print only the JSON object on stdout (progress goes to stderr)")
+    parser.add_argument("--quick", action="store_true", help="small sample sizes (a smoke test)")
+    parser.add_argument("--out", default=None, help="folder for report.md, figures and evaluation.json")
+    parser.add_argument("--seed", type=int, default=0, help="seed for every sampled caption, z and image")
+    parser.add_argument("--write-config", action="store_true",
+                        help="store the figures in the weights folder's config.json 'evaluation' "
+                             "section (full runs only; checksums are re-written)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+
+
+def _log(quiet_stdout: bool):
+    import sys
+
+    def say(msg):
+        print(msg, file=sys.stderr if quiet_stdout else sys.stdout, flush=True)
+
+    return say
+
+
+def run(args) -> int:
+    import torch
+
+    from .. import T2IPipeline
+    from ..errors import UserError
+    from ..eval.evaluate import evaluate, store_evaluation
+    from ..eval.report import json_dumps, text_table
+
+    if args.write_config and (args.quick or args.preset):
+        raise UserError("--write-config stores figures of a full run of a weights folder: "
+                        "drop --quick / --preset")
+    if args.weights and args.preset:
+        raise UserError("give either --weights or --preset, not both")
+    if args.seed < 0:
+        raise UserError(f"--seed must be >= 0, got {args.seed}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    pipe = (T2IPipeline.from_preset(args.preset) if args.preset
+            else T2IPipeline.from_pretrained(args.weights))
+    say = _log(args.json)
+    result = evaluate(pipe, data=args.data, judge=args.judge, quick=args.quick, out_dir=args.out,
+                      seed=args.seed, log=say)
+    if args.write_config:
+        store_evaluation(pipe.source, result)
+        say(f"figures stored in {pipe.source}/config.json (evaluation)")
+    if args.json:
+        print(json_dumps(result))
+    else:
+        print(text_table(result))
+        print(f"({result['meta']['seconds']} s; seed {args.seed}; "
+              f"{'quick' if args.quick else 'full'} run)")
+    return 0

@@ -1,0 +1,162 @@
+"""``python -m t2i_core train``: GAN / GAN-CLS / GAN-INT / GAN-INT-CLS (Reed et al. 2016 §4–5).
+
+Single process:  python -m t2i_core train --data DIR --text-encoder TE --out RUN
+Several GPUs / CPU processes:  torchrun --nproc_per_node N -m t2i_core train ... (DDP)
+"""
+
+from __future__ import annotations
+
+HELP = ("Train the text-conditional GAN (GAN, GAN-CLS, GAN-INT, GAN-INT-CLS) on cached caption "
+        "embeddings; writes RUN/config.json, checkpoints/, samples/, log.jsonl and RUN/weights/. "
+        "Runs under torchrun for several processes (DDP).")
+
+# flag -> (GANTrainConfig field, type, help); defaults come from GANTrainConfig (or, with --resume,
+# from the run's config.json)
+_SETTINGS = [
+    ("--variant", "variant", str, "gan, gan-cls (matching-aware D, §4.2), gan-int (§4.3), gan-int-cls"),
+    ("--preset", "preset", str, "network sizes: tiny (tests), small (CPU DCGAN), "
+                                "reed (ngf 128, residual)"),
+    ("--steps", "steps", int, "total training steps (a resumed run continues up to this)"),
+    ("--batch-size", "batch_size", int, "images per step per process (§5: 64)"),
+    ("--lr-g", "lr_g", float, "G's Adam learning rate (§5: 2e-4)"),
+    ("--lr-d", "lr_d", float, "D's Adam learning rate (§5: 2e-4)"),
+    ("--lr-halve-every", "lr_halve_every", float, "halve both learning rates every N epochs (0 = never)"),
+    ("--captions-per-image", "captions_per_image", int, "captions averaged into an image's embedding (§5: 4)"),
+    ("--split", "split", str, "training split: train, trainval or all"),
+    ("--seed", "seed", int, "random seed (same seed, same run)"),
+    ("--sample-every", "sample_every", int, "write a fixed-(z, caption) sample grid every N steps (0 = off)"),
+    ("--ckpt-every", "ckpt_every", int, "write a checkpoint every N steps (0 = only at the end)"),
+    ("--keep", "keep", int, "checkpoints to keep"),
+    ("--log-every", "log_every", int, "append averaged losses to log.jsonl every N steps"),
+    ("--kl-weight", "kl_weight", float, "weight of the KL term of --cond-aug (StackGAN: 2)"),
+    ("--mode-seeking", "mode_seeking", float, "weight of the mode-seeking term (Mao et al. 2019); 0 = off"),
+    ("--ema", "ema_decay", float, "EMA decay of G's weights for the exported G, e.g. 0.999; 0 = off"),
+    ("--int-weight", "int_weight", float, "weight of the interpolated-text term in G's loss (§4.3: 1)"),
+    ("--diverge-patience", "diverge_patience", int, "stop when D wins outright this many steps (0 = never)"),
+    ("--standing-stats-batches", "standing_stats_batches", int, "G batches for the final BN statistics"),
+    ("--device", "device", str, "auto, cpu or cuda"),
+]
+_SWITCHES = [
+    ("--cond-aug", "cond_aug", "StackGAN conditioning augmentation: text code ~ N(mu, sigma) + KL term"),
+    ("--minibatch-std", "minibatch_std", "minibatch standard-deviation channel in D"),
+    ("--spectral-norm", "spectral_norm", "spectral normalisation of D's weights"),
+    ("--d-int-fakes", "d_int_fakes", "D also learns that interpolated-text fakes are fake (own batch)"),
+]
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--data", help="dataset folder (SynthBirds or Reed's CUB/Oxford layouts); "
+                                  "with --resume, defaults to the run's dataset")
+    p.add_argument("--text-encoder", help="text encoder: a train-text run or weights folder (its "
+                                          "embeddings are cached); omit for datasets that ship "
+                                          "embeddings (Reed's icml .t7 files)")
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--cache-dir", help="caption-embedding cache (default: DATA/.t2i_cache, or "
+                                       "~/.cache/t2i_core when DATA is read-only)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--threads", type=int, help="torch CPU threads per process")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    import argparse
+
+    from ..train.gan_config import GANTrainConfig  # torch-free
+
+    for flag, field, typ, text in _SETTINGS:
+        p.add_argument(flag, dest=field, type=typ, default=argparse.SUPPRESS,
+                       help=f"{text} (default: {getattr(GANTrainConfig, field)})")
+    for flag, field, text in _SWITCHES:
+        p.add_argument(flag, dest=field, action="store_true", default=argparse.SUPPRESS,
+                       help=f"{text} (default: off)")
+
+
+def resolve_config(args):
+    """GANTrainConfig from defaults ← the run's stored config (``--resume``) ← explicit flags."""
+    import json
+    from dataclasses import fields
+    from pathlib import Path
+
+    from ..config import from_dict
+    from ..train.gan_config import GANTrainConfig
+
+    base = {}
+    stored = Path(args.out) / "config.json"
+    run_cfg = json.loads(stored.read_text()) if (args.resume and stored.is_file()) else {}
+    base.update(run_cfg.get("training", {}))
+    for f in fields(GANTrainConfig):
+        value = getattr(args, f.name, None)
+        if value is not None:
+            base[f.name] = value
+    return from_dict(GANTrainConfig, base), run_cfg
+
+
+def _cache_dir(args, data_root):
+    import os
+    from pathlib import Path
+
+    if args.cache_dir:
+        return Path(args.cache_dir)
+    here = Path(data_root) / ".t2i_cache"
+    if os.access(here if here.exists() else Path(data_root), os.W_OK):
+        return here
+    return Path.home() / ".cache" / "t2i_core"
+
+
+def load_embeddings(args, index, dist, progress: bool):
+    """(caption embeddings, offsets, text encoder (config, state) or None, run info)."""
+    from ..config import to_dict
+    from ..train import distributed as du
+    from ..train.gan_data import record_embeddings
+
+    if not args.text_encoder:
+        emb, offsets = record_embeddings(index)
+        return emb, offsets, None, {"embeddings": "shipped with the dataset"}
+    from ..text.cache import caption_embeddings
+    from ..text.loading import load_text_encoder
+
+    encoder = load_text_encoder(args.text_encoder)
+    cache = _cache_dir(args, index.root)
+    if dist.is_main:  # rank 0 fills the cache, the others then read it
+        caption_embeddings(encoder, index, cache, progress=progress)
+    du.barrier(dist)
+    emb, offsets = caption_embeddings(encoder, index, cache)
+    te = (to_dict(encoder.cfg), {k: v.detach().cpu() for k, v in encoder.state_dict().items()})
+    return emb, offsets, te, {"text_encoder_source": str(args.text_encoder), "cache_dir": str(cache)}
+
+
+def run(args) -> int:
+    import torch
+
+    from ..data.dataset import open_dataset
+    from ..errors import UserError
+    from ..train import distributed as du
+    from ..train.gan_data import load_split
+    from ..train.gan_trainer import Trainer
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg, run_cfg = resolve_config(args)
+    data_root = args.data or run_cfg.get("dataset", {}).get("root")
+    if not data_root:
+        raise UserError("--data is required (the dataset folder to train on)")
+    if args.text_encoder is None and run_cfg.get("text_encoder_source"):
+        args.text_encoder = run_cfg["text_encoder_source"]
+    dist = du.init_from_env(cfg.device)
+    progress = dist.is_main and not args.no_progress
+    try:
+        index = open_dataset(data_root, progress=progress)
+        emb, offsets, te, info = load_embeddings(args, index, dist, progress)
+        data = load_split(index, cfg.split, emb, offsets, rank=dist.rank, world=dist.world_size,
+                          load_size=cfg.load_size, progress=progress)
+        del emb
+        info["dataset"] = {"root": str(index.root), "format": index.format}
+        trainer = Trainer(cfg, data, args.out, dist=dist, resume=args.resume, text_encoder=te,
+                          run_info=info, progress=progress)
+        result = trainer.train()
+    finally:
+        du.shutdown(dist)
+    if dist.is_main:
+        s = result.get("standing_stats", {})
+        print(f"trained {cfg.variant} to step {result['step']}; weights: {result.get('weights')}")
+        if s:
+            print(f"eval-mode vs train-mode mean |diff|: {s['eval_train_gap_before']:.4f} before, "
+                  f"{s['eval_train_gap_after']:.4f} after standing statistics")
+    return 0

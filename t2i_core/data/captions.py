@@ -1,0 +1,335 @@
+"""SynthBirds captions (DESIGN.md §2): writing CUB-like captions of a bird's content, and
+reading back which content attributes a free-form caption mentions (for evaluation).
+
+Captions are lowercase and use only Reed's alphabet (§3.2). They never mention style
+(facing, pose, background). About 20% mention only 2–3 of the 4 attributes.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from ..errors import UserError
+from .synthbirds import CONTENT_KEYS, check_content
+
+# ----------------------------------------------------------------------------- vocabulary
+NOUNS = {  # part → (noun, plural?) synonyms, with repeats as weights
+    "crown": [("crown", False), ("crown", False), ("head", False), ("head", False), ("cap", False)],
+    "wing": [("wings", True), ("wings", True), ("wing feathers", True)],
+    "belly": [("belly", False), ("belly", False), ("breast", False), ("chest", False),
+              ("underparts", True), ("underbelly", False)],
+    "beak": [("beak", False), ("beak", False), ("bill", False)],
+}
+HYPHEN = {"crown": ["headed", "headed", "crowned", "capped"], "wing": ["winged"],
+          "belly": ["bellied", "breasted", "chested"], "beak": ["billed", "beaked"]}
+MODIFIERS = {
+    "red": ["bright", "vivid", "deep"], "orange": ["bright", "vivid"], "yellow": ["bright", "pale"],
+    "green": ["bright", "vivid"], "blue": ["bright", "vivid", "deep"], "purple": ["deep", "vivid"],
+    "brown": ["dark", "rich", "dull"], "black": ["jet", "solid"], "white": ["pure", "bright"],
+    "grey": ["dull", "plain"],
+}
+BEAK_PHRASES = {
+    "short": ["short beak", "short pointed beak", "small beak", "short bill", "stubby bill",
+              "tiny beak", "short, stout beak", "short and pointy bill", "short sharp beak",
+              "small pointed bill", "short cone-shaped beak"],
+    "long": ["long beak", "long pointed beak", "long bill", "long thin beak", "very long bill",
+             "long, sharp beak", "long and pointed bill", "elongated beak", "long slender bill",
+             "long curved beak", "long narrow beak"],
+}
+BEAK_PREDICATES = {"short": ["short", "small", "stubby", "short and pointed", "short and stout",
+                             "quite short"],
+                   "long": ["long", "long and pointed", "very long", "long and thin", "elongated",
+                            "quite long"]}
+SMALL = ["small", "small", "little", "tiny", "medium sized"]
+
+# Full captions (all four attributes). Slots: {ac} "a red crown", {w} "blue wings", {ab} "a
+# yellow belly" / "yellow underparts", {ak} "a short beak"; {C} {W} {B} colours; {cn} {wn} {bn}
+# {kn} nouns; {bi} is/are; {K} beak predicate; {ch} {wh} {bh} {kh} "red-headed"...; {s} small.
+FULL_TEMPLATES = [
+    "this bird has {ac}, {w} and {ab} with {ak}.",
+    "a bird with {ak}, {w}, {ab} and {ac}.",
+    "this {s} bird has {ac}, {w}, {ab}, and {ak}.",
+    "the bird has {ac} and {w}, its {bn} {bi} {B} and it has {ak}.",
+    "a {ch} bird with {w}, {ab} and {ak}.",
+    "this bird is mostly {W} with {ac}, {ab} and {ak}.",
+    "this is a {wh} bird with {ac}, {ab} and {ak}.",
+    "a {s} bird with {ab}, {w}, {ac} and {ak}.",
+    "this bird has {w} and {ab}, with {ac} and {ak}.",
+    "the {cn} of this bird is {C}, the {wn} are {W}, the {bn} {bi} {B} and the {kn} is {K}.",
+    "this bird has {ak}, {ac}, {w} and {ab}.",
+    "a {ch}, {wh} bird with {ab} and {ak}.",
+    "this particular bird has {ab}, {w}, {ac} and {ak}.",
+    "a {bh} bird with {w}, {ac} and {ak}.",
+    "this bird has {ak} and {ac}; its {wn} are {W} and its {bn} {bi} {B}.",
+    "{w}, {ac}, {ab} and {ak}.",
+    "this bird's {cn} is {C}, its {wn} are {W}, its {bn} {bi} {B} and it has {ak}.",
+    "a bird that has {ac}, {w}, {ab} and {ak}.",
+    "this is a {s} bird with {ab}, {w}, {ac} and {ak}.",
+    "the bird has {ak} and {w}, along with {ac} and {ab}.",
+    "this bird has {ac} with {w} and {ab}, and its {kn} is {K}.",
+    "a {kh} bird with {ac}, {w} and {ab}.",
+    "this {ch} bird has {w}, {ab} and {ak}.",
+    "the bird is {W} on its {wn} with {ac}, {ab} and {ak}.",
+    "this bird has {ab} and {ac}, {w}, and a {kn} that is {K}.",
+    "this {s} {ch} bird has {w} and {ab}, and {ak}.",
+    "with {ac}, {w} and {ab}, this bird also has {ak}.",
+    "this bird's features include {ac}, {w}, {ab} and {ak}.",
+    "a {s} {wh} bird with {ac}, {ab} and a {kn} that is {K}.",
+    "the bird has {ac}, {w}, {ab} and {ak}.",
+    "this bird has a {K} {kn}, {ac}, {w} and {ab}.",
+    "this is a bird with {w} and {ac}; the {bn} {bi} {B} and the {kn} is {K}.",
+    "a {s} bird with {W} {wn}, a {C} {cn}, {ab}, and {ak}.",
+    "this bird has {ab}, {ac} and {w}; its {kn} is {K}.",
+]
+# Used when parts share a colour ("a blue head and wings"); all four attributes.
+SAME_TEMPLATES = {
+    ("crown", "wing", "belly"): ["this bird is entirely {C} with {ak}.", "an all {C} bird with {ak}.",
+                                 "this bird is completely {C} and has {ak}.",
+                                 "a solid {C} bird with {ak}."],
+    ("crown", "wing"): ["this bird has a {C} {cn} and {wn}, {ab} and {ak}.",
+                        "a bird with {ab}, {ak}, and a {C} {cn} and {wn}."],
+    ("wing", "belly"): ["this bird has {W} {wn} and {bn}, {ac} and {ak}.",
+                        "a bird with {ac}, {ak} and {W} {wn} and {bn}."],
+    ("crown", "belly"): ["a bird with a {C} {cn} and {bn}, {w} and {ak}.",
+                         "this bird has {w}, {ak} and a {C} {cn} and {bn}."],
+}
+# Any order, any subset: {items} is a list like "a red crown, blue wings and a short beak".
+LIST_TEMPLATES = ["this bird has {items}.", "a bird with {items}.", "this {s} bird has {items}.",
+                  "the bird has {items}.", "a {s} bird with {items}.", "{items}.",
+                  "this is a bird with {items}.", "this bird is {s} and has {items}.",
+                  "a {s} bird that has {items}."]
+
+PARTIAL_SHARE = 0.2  # captions that mention only 2–3 attributes
+_AN = re.compile(r"\ba (?=[aeiou])")
+
+
+def _color(color: str, rnd: random.Random, modifier_p: float = 0.2) -> str:
+    word = rnd.choice(("grey", "gray")) if color == "grey" else color
+    if rnd.random() < modifier_p:
+        word = f"{rnd.choice(MODIFIERS[color])} {word}"
+    return word
+
+
+def _slots(content: dict, rnd: random.Random) -> dict:
+    """Words for one caption: each noun, colour and phrase drawn once, so a caption is consistent."""
+    (cn, _), (wn, _), (bn, bplural), (kn, _) = (rnd.choice(NOUNS[k]) for k in CONTENT_KEYS)
+    C, W, B = (_color(content[k], rnd) for k in ("crown", "wing", "belly"))
+    beak = rnd.choice(BEAK_PHRASES[content["beak"]]).replace("beak", kn).replace("bill", kn)
+    return {
+        "C": C, "W": W, "B": B, "cn": cn, "wn": wn, "bn": bn, "kn": kn, "bi": "are" if bplural else "is",
+        "K": rnd.choice(BEAK_PREDICATES[content["beak"]]), "s": rnd.choice(SMALL),
+        "ac": f"a {C} {cn}", "w": f"{W} {wn}", "ab": f"{B} {bn}" if bplural else f"a {B} {bn}",
+        "ak": f"a {beak}",
+        "ch": f"{C.split()[-1]}-{rnd.choice(HYPHEN['crown'])}",
+        "wh": f"{W.split()[-1]}-{rnd.choice(HYPHEN['wing'])}",
+        "bh": f"{B.split()[-1]}-{rnd.choice(HYPHEN['belly'])}",
+        "kh": f"{content['beak']}-{rnd.choice(HYPHEN['beak'])}",
+    }
+
+
+def _join(items: list[str], rnd: random.Random) -> str:
+    if len(items) == 1:
+        return items[0]
+    comma = "," if len(items) > 2 and rnd.random() < 0.4 else ""
+    return ", ".join(items[:-1]) + f"{comma} and {items[-1]}"
+
+
+def _shared(content: dict) -> tuple | None:
+    c, w, b = content["crown"], content["wing"], content["belly"]
+    if c == w == b:
+        return ("crown", "wing", "belly")
+    for pair in (("crown", "wing"), ("wing", "belly"), ("crown", "belly")):
+        if content[pair[0]] == content[pair[1]]:
+            return pair
+    return None
+
+
+def caption_with_keys(content, rnd: random.Random) -> tuple[str, tuple[str, ...]]:
+    """One caption and the content keys it mentions (all four, or 2–3 for a partial one)."""
+    content = check_content(content)
+    slots = _slots(content, rnd)
+    item = {"crown": slots["ac"], "wing": slots["w"], "belly": slots["ab"], "beak": slots["ak"]}
+    r = rnd.random()
+    shared = _shared(content)
+    if r < PARTIAL_SHARE:
+        keys = tuple(rnd.sample(CONTENT_KEYS, rnd.choice((2, 2, 3))))
+        text = rnd.choice(LIST_TEMPLATES).format(items=_join([item[k] for k in keys], rnd), **slots)
+    else:
+        keys = CONTENT_KEYS
+        if shared and r < PARTIAL_SHARE + 0.12:
+            template = rnd.choice(SAME_TEMPLATES[shared])
+        elif r < PARTIAL_SHARE + 0.35:
+            order = rnd.sample(CONTENT_KEYS, 4)
+            template = rnd.choice(LIST_TEMPLATES).replace("{items}", _join([item[k] for k in order], rnd))
+        else:
+            template = rnd.choice(FULL_TEMPLATES)
+        text = template.format(**slots)
+    text = _AN.sub("an ", text)
+    if rnd.random() < 0.15:  # CUB captions often lack the final period
+        text = text.rstrip(".")
+    return text, keys
+
+
+def make_captions(content, rng, n: int = 10) -> list[str]:
+    """``n`` distinct captions of ``content``. ``rng``: numpy Generator or random.Random."""
+    rnd = rng if isinstance(rng, random.Random) else random.Random(int(rng.integers(2**63)))
+    out, tries = [], 0
+    while len(out) < n and tries < 50 * n:
+        text, _ = caption_with_keys(content, rnd)
+        tries += 1
+        if text not in out:
+            out.append(text)
+    while len(out) < n:  # (never in practice) pad with repeats rather than fail
+        out.append(out[len(out) % max(1, len(out))])
+    return out
+
+
+# ----------------------------------------------------------------------------- parsing
+_COLOR_WORDS = {c: c for c in ("red", "orange", "yellow", "green", "blue", "purple", "brown",
+                                "black", "white", "grey")}
+_COLOR_WORDS.update({
+    "gray": "grey", "silver": "grey", "silvery": "grey", "ashy": "grey", "slate": "grey",
+    "crimson": "red", "scarlet": "red", "ruby": "red", "cherry": "red",
+    "golden": "yellow", "gold": "yellow", "lemon": "yellow", "amber": "orange", "tangerine": "orange",
+    "emerald": "green", "lime": "green", "olive": "green",
+    "navy": "blue", "azure": "blue", "cobalt": "blue", "cyan": "blue", "sapphire": "blue",
+    "violet": "purple", "lilac": "purple", "lavender": "purple", "magenta": "purple", "indigo": "purple",
+    "tan": "brown", "chestnut": "brown", "chocolate": "brown", "rufous": "brown", "cinnamon": "brown",
+    "ebony": "black", "ivory": "white", "snowy": "white",
+    "reddish": "red", "orangish": "orange", "orangey": "orange", "yellowish": "yellow",
+    "greenish": "green", "bluish": "blue", "blueish": "blue", "purplish": "purple",
+    "brownish": "brown", "blackish": "black", "whitish": "white", "greyish": "grey", "grayish": "grey",
+})
+_PART_WORDS = {
+    "crown": "crown", "crowned": "crown", "crowns": "crown", "head": "crown", "headed": "crown",
+    "cap": "crown", "capped": "crown", "forehead": "crown", "nape": "crown", "face": "crown",
+    "faced": "crown", "cheeks": "crown", "cheek": "crown",
+    "wing": "wing", "wings": "wing", "winged": "wing", "wingbars": "wing", "wingbar": "wing",
+    "primaries": "wing", "secondaries": "wing", "coverts": "wing",
+    "belly": "belly", "bellied": "belly", "breast": "belly", "breasted": "belly", "chest": "belly",
+    "chested": "belly", "underparts": "belly", "underbelly": "belly", "underside": "belly",
+    "abdomen": "belly", "stomach": "belly", "throat": "belly", "throated": "belly",
+    "beak": "beak", "beaked": "beak", "beaks": "beak", "bill": "beak", "billed": "beak",
+    "body": "body", "bodied": "body", "plumage": "body", "feathers": "body", "back": "body",
+    "tail": "body", "tailed": "body",
+}
+_LENGTH_WORDS = {"short": "short", "shorter": "short", "small": "short", "tiny": "short",
+                 "stubby": "short", "little": "short", "long": "long", "longer": "long",
+                 "elongated": "long", "lengthy": "long"}
+_SKIP = set("""a an bright vivid deep pale light dark dull pure jet solid rich plain very mostly
+    mainly all entirely completely pointed pointy sharp thin thick stout slender curved straight
+    hooked narrow cone shaped large big colored coloured feathered tinted shiny glossy quite
+    rather fairly relatively medium sized nice pretty beautiful vibrant brilliant soft muted
+    striking distinct""".split())
+_COPULA = {"is", "are", "was", "were", "appears", "appear", "looks", "look", "seems", "seem"}
+_ALL_WORDS = {"entirely", "completely", "all", "totally", "fully", "solid", "wholly", "solidly"}
+_MOSTLY_WORDS = {"mostly", "mainly", "primarily", "predominantly", "largely", "overall", "generally"}
+_TOKEN = re.compile(r"[a-z]+|[^a-z\s]")
+
+
+def _tokens(text: str) -> list[str]:
+    if not isinstance(text, str):
+        raise UserError(f"a caption must be text, got {type(text).__name__}")
+    text = text.lower()
+    return _TOKEN.findall(text.replace("'s ", " s ").replace("-", " "))
+
+
+def _back(tok, i, want: dict, also_skip=()) -> tuple[str | None, int]:
+    """Scan left of ``i`` over modifiers (and ``also_skip``) for a word in ``want``."""
+    j = i - 1
+    while j >= 0:
+        t = tok[j]
+        if t in want:
+            return want[t], j
+        if t in ("its", "the") and j >= 1 and tok[j - 1] == "on":  # "blue on its wings"
+            j -= 2
+            continue
+        if t not in _SKIP and t not in also_skip:
+            return None, -1
+        j -= 1
+    return None, -1
+
+
+def _forward(tok, i, want: dict) -> tuple[str | None, int]:
+    """``PART [feathers] [of this bird] [and PART] (is|are|that is ...) [modifiers] VALUE``."""
+    n, j = len(tok), i + 1
+    while j < n and tok[j] in ("feathers", "feather", "area", "region", "patch"):
+        j += 1
+    if j < n and tok[j] == "of":
+        j += 1
+        while j < n and tok[j] in ("this", "the", "a", "bird", "s"):
+            j += 1
+    while j + 1 < n and tok[j] in ("and", ",") and tok[j + 1] in _PART_WORDS:
+        j += 2
+        while j < n and tok[j] in ("feathers", "feather"):
+            j += 1
+    if j < n and tok[j] in ("that", "which"):
+        j += 1
+    if j >= n or tok[j] not in _COPULA | {"colored", "coloured", ":"}:
+        return None, -1
+    j += 1
+    while j < n and (tok[j] in _SKIP or tok[j] in _MOSTLY_WORDS):
+        j += 1
+    return (want[tok[j]], j) if j < n and tok[j] in want else (None, -1)
+
+
+def parse_caption(text: str) -> dict:
+    """Which content attributes a free-form caption mentions, and their values.
+
+    ``"a red-headed bird with blue wings"`` → ``{"crown": "red", "wing": "blue"}``. Handles
+    synonyms (head/cap, breast/chest/underparts, bill), grey/gray, colours before or after the
+    part ("its belly is white"), "a blue head and wings", "mostly blue", "entirely black"."""
+    tok = _tokens(text)
+    found, used, via_back = {}, set(), {}
+    for i, t in enumerate(tok):
+        part = _PART_WORDS.get(t)
+        if part is None:
+            continue
+        if part == "beak":
+            value, j = _back(tok, i, _LENGTH_WORDS, also_skip=set(_COLOR_WORDS) | {",", "and"})
+            if value is None:
+                value, j = _forward(tok, i, _LENGTH_WORDS)
+        else:
+            value, j = _back(tok, i, _COLOR_WORDS)
+            if value is not None:
+                via_back[i] = value
+            else:
+                value, j = _forward(tok, i, _COLOR_WORDS)
+            if value is None:  # "a red head and wings": share the colour of the previous part
+                k = i - 1
+                while k >= 0 and tok[k] in _SKIP:
+                    k -= 1
+                if k >= 1 and tok[k] in ("and", ","):
+                    k -= 1
+                    while k >= 1 and tok[k] in ("feathers", "feather"):
+                        k -= 1
+                    if k in via_back:
+                        value = via_back[i] = via_back[k]
+        if value is not None:
+            used.add(j)
+            found.setdefault(part, value)
+    _whole_bird_colours(tok, used, found)
+    body = found.pop("body", None)
+    if body is not None:
+        found.setdefault("wing", body)
+    return {k: found[k] for k in CONTENT_KEYS if k in found}
+
+
+def _whole_bird_colours(tok, used: set, found: dict) -> None:
+    """Colours not tied to a part: "entirely black" → crown, wing, belly; "mostly blue",
+    "a blue bird", "the bird is blue" → the body (wings)."""
+    for j, t in enumerate(tok):
+        if t not in _COLOR_WORDS or j in used:
+            continue
+        k = j - 1
+        while k >= 0 and tok[k] in _SKIP - _ALL_WORDS - _MOSTLY_WORDS:
+            k -= 1
+        prev = tok[k] if k >= 0 else ""
+        nxt = tok[j + 1] if j + 1 < len(tok) else ""
+        colour = _COLOR_WORDS[t]
+        if prev in _ALL_WORDS:
+            for part in ("crown", "wing", "belly"):
+                found.setdefault(part, colour)
+        elif prev in _MOSTLY_WORDS or nxt == "bird" or (prev in _COPULA and k >= 1 and tok[k - 1] == "bird"):
+            found.setdefault("body", colour)

@@ -1,0 +1,130 @@
+"""The paper's ablation on our data: GAN, GAN-CLS, GAN-INT, GAN-INT-CLS with one budget.
+
+    run_ablation(data="data/synthbirds", steps=1500, text_encoder="runs/text", out="runs/ablation")
+
+The dataset, the caption embeddings (one text encoder φ for all) and the training split are
+loaded once; each variant is trained in-process with ``train.gan_trainer.Trainer`` from the same
+seed (same initial weights, batches and noise stream up to what the variant itself changes),
+gets its style encoder S (``train-style``, same steps and seed), and is evaluated with
+``evaluate`` on the test split of the same dataset. The table, the verdicts on the paper's
+claims and a sample grid per variant go to ``OUT/ablation.md`` (and ``OUT/ablation.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+from ..errors import UserError
+from .ablation_report import VARIANTS, claims, write_markdown
+
+
+def load_training_data(data, text_encoder, *, split: str = "trainval", load_size: int = 76,
+                       cache_dir=None, progress: bool = True):
+    """(index, GANData, text encoder (config, state) | None, run info) — shared by all variants."""
+    from ..cli.train import load_embeddings
+    from ..data.dataset import DataIndex, open_dataset
+    from ..train import distributed as du
+    from ..train.gan_data import load_split
+
+    index = data if isinstance(data, DataIndex) else open_dataset(data, progress=progress)
+    dist = du.init_from_env("cpu")
+    args = SimpleNamespace(text_encoder=str(text_encoder) if text_encoder else None, cache_dir=cache_dir)
+    emb, offsets, te, info = load_embeddings(args, index, dist, progress)
+    gan_data = load_split(index, split, emb, offsets, load_size=load_size, progress=progress)
+    info["dataset"] = {"root": str(index.root), "format": index.format}
+    return index, gan_data, te, info
+
+
+def train_variant(variant: str, gan_data, te, info, run_dir, *, steps: int, seed: int,
+                  preset: str, batch_size: int, progress: bool, overrides: dict | None = None) -> Path:
+    """Train one variant with ``Trainer`` and return its exported weights folder."""
+    from ..train.gan_trainer import GANTrainConfig, Trainer
+
+    cfg = GANTrainConfig(variant=variant, preset=preset, steps=steps, seed=seed,
+                         batch_size=batch_size, sample_every=0, ckpt_every=0, keep=1,
+                         device="cpu", **(overrides or {}))
+    trainer = Trainer(cfg, gan_data, run_dir, text_encoder=te, run_info=info, progress=progress)
+    result = trainer.train()
+    if "weights" not in result:
+        raise UserError(f"training {variant} wrote no weights folder")
+    return Path(result["weights"])
+
+
+def train_style_encoder(weights: Path, *, steps: int, seed: int, progress: bool) -> None:
+    """Add S to a weights folder through the ``train-style`` command's own code path."""
+    import argparse
+
+    from ..cli import train_style
+
+    parser = argparse.ArgumentParser()
+    train_style.add_arguments(parser)
+    argv = ["--weights", str(weights), "--steps", str(steps), "--seed", str(seed)]
+    if not progress and any("--no-progress" in a.option_strings for a in parser._actions):
+        argv.append("--no-progress")
+    if train_style.run(parser.parse_args(argv)):
+        raise UserError(f"train-style failed for {weights}")
+
+
+def run_ablation(*, data, steps: int, out, text_encoder=None, style_steps: int | None = None,
+                 preset: str = "small", batch_size: int = 64, seed: int = 0, quick_eval: bool = False,
+                 variants=VARIANTS, judge=None, progress: bool = True, log=print,
+                 overrides: dict | None = None) -> dict:
+    """Train, style-train and evaluate every variant; write the report. Returns
+    ``{"results": {variant: evaluate dict}, "claims": [...], "report": path}``."""
+    from .. import T2IPipeline
+    from .evaluate import _resolve_judge, evaluate
+    from .report import save_grid
+
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown or not variants:
+        raise UserError(f"unknown variants {unknown}: choose from {', '.join(VARIANTS)}")
+    if steps < 1:
+        raise UserError(f"--steps must be >= 1, got {steps}")
+    out = Path(out)
+    if any((out / v / "checkpoints").exists() for v in variants):
+        raise UserError(f"{out} already holds an ablation: choose a new --out folder")
+    judge = _resolve_judge(judge)
+    style_steps = style_steps if style_steps is not None else max(1, steps // 2)
+    log(f"loading {data} and caption embeddings once for all variants")
+    index, gan_data, te, info = load_training_data(data, text_encoder, progress=progress)
+    results, grids, timing = {}, {}, {}
+    for variant in variants:
+        t0 = time.time()
+        log(f"[{variant}] training {steps} steps")
+        weights = train_variant(variant, gan_data, te, info, out / variant, steps=steps, seed=seed,
+                                preset=preset, batch_size=batch_size, progress=progress,
+                                overrides=overrides)
+        log(f"[{variant}] style encoder {style_steps} steps")
+        train_style_encoder(weights, steps=style_steps, seed=seed, progress=progress)
+        pipe = T2IPipeline.from_pretrained(weights)
+        log(f"[{variant}] evaluating")
+        results[variant] = evaluate(pipe, data=index, judge=judge, quick=quick_eval,
+                                    out_dir=out / variant / "eval", seed=seed)
+        grid = out / f"{variant}_samples.png"
+        save_grid(_sample_images(pipe, results[variant]), grid, ncol=8)
+        grids[variant] = grid.name
+        timing[variant] = round(time.time() - t0, 1)
+    settings = {"data": str(index.root), "steps": steps, "style_steps": style_steps, "preset": preset,
+                "batch_size": batch_size, "seed": seed, "text_encoder": str(text_encoder),
+                "evaluation": "quick" if quick_eval else "full"}
+    report = write_markdown(results, out, settings=settings, grids=grids, timing=timing)
+    summary = {"settings": settings, "seconds_per_variant": timing, "results": results,
+               "claims": claims(results), "report": str(report)}
+    (out / "ablation.json").write_text(json.dumps(summary, indent=2, default=str))
+    return summary
+
+
+def _sample_images(pipe, result) -> list:
+    """Four test-class captions × 8 seeds (the same captions and seeds for every variant)."""
+    import numpy as np
+
+    from .sources import EvalSource
+
+    captions = EvalSource(None).captions(4, np.random.default_rng(2016))
+    images = []
+    for caption in captions:
+        images += pipe.generate(caption, n=8, seed=0)
+    return images

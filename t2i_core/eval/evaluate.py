@@ -1,0 +1,319 @@
+"""``evaluate(pipeline)``: every claim of the paper as a number (DESIGN.md §4 JSON keys).
+
+    from t2i_core.eval.evaluate import evaluate
+    result = evaluate(pipe, quick=True, out_dir="runs/eval")   # dict; report.md + PNGs in out_dir
+
+Sections (each its own seed stream, so the result is deterministic for ``seed``):
+- ``judge``: the judge's accuracy on real images of the test classes (all categorical attributes).
+- ``text_match``: k images per test-class caption, judged; accuracy over the attributes each
+  caption mentions (``parse_caption``) and the share of images with all of them right.
+- ``style_transfer`` (§4.4): x̂ = G(S(x), φ(t_B)) for real x; facing kept, median CIEDE2000 between
+  x's true background and the judge's reading of x̂, content accuracy for t_B.
+- ``roc_auc`` (§5.2): k-means of real images by background colour and by pose (facing, tilt,
+  x, y; z-scored), ROC AUC of cos(S(x_i), S(x_j)) for "same cluster" over all pairs.
+- ``diversity``: share of left-facing birds over many z per caption, averaged over captions.
+- ``text_encoder``: zero-shot top-1 of φ/θ on the test classes (``text.zero_shot``).
+A metric that the weights cannot support (no style encoder, no image encoder) is ``None`` with
+a ``note`` saying why.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..errors import UserError
+from . import metrics as M
+from .judge import CATEGORICAL
+from .sources import EvalSource, mentioned
+
+FULL = dict(judge_images=1000, captions=200, per_caption=4, transfer=300, roc_images=1000,
+            clusters=100, diversity_captions=10, diversity_z=64, zs_classes=None, zs_images=2)
+QUICK = dict(judge_images=48, captions=8, per_caption=2, transfer=16, roc_images=48,
+             clusters=6, diversity_captions=2, diversity_z=16, zs_classes=6, zs_images=2)
+BATCH = 128
+
+
+class Nets:
+    """Batched access to a ``T2IPipeline``'s networks (eval mode, no grad)."""
+
+    def __init__(self, pipeline):
+        self.pipe = pipeline
+        self.generator = pipeline.models["generator"]
+        self.style_encoder = pipeline.models.get("style_encoder")
+        self.z_dim = int(pipeline.z_dim)
+
+    def embed(self, captions: list[str]):
+        import torch
+
+        if hasattr(self.pipe, "_reset_notices"):
+            self.pipe._reset_notices()  # embed() appends caption notices to this thread's list
+        return torch.cat([self.pipe.embed(captions[s:s + 64]) for s in range(0, len(captions), 64)])
+
+    def z(self, n: int, seed: int):
+        import torch
+
+        return torch.randn(n, self.z_dim, generator=torch.Generator().manual_seed(int(seed)))
+
+    def generate(self, z, emb):
+        import torch
+
+        with torch.inference_mode():
+            return torch.cat([self.generator(z[s:s + BATCH], emb[s:s + BATCH]).float()
+                              for s in range(0, len(z), BATCH)])
+
+    def style(self, images_uint8):
+        import torch
+
+        from .judge import uint8_to_tensor
+
+        with torch.inference_mode():
+            return torch.cat([self.style_encoder(uint8_to_tensor(images_uint8[s:s + BATCH])).float()
+                              for s in range(0, len(images_uint8), BATCH)])
+
+
+def _rng(seed: int, section: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed), section])
+
+
+def _r(x, nd: int = 4):
+    return None if x is None else round(float(x), nd)
+
+
+# ------------------------------------------------------------------------------------ sections
+
+
+def judge_section(judge, real) -> dict:
+    """The judge's accuracy on real images with known truth (mean over categorical attributes)."""
+    from .judge import uint8_to_tensor
+
+    if real is None:
+        return {"accuracy_on_real": _r(judge.evaluation.get("accuracy_on_real")), "source": "stored",
+                "note": "no real images with ground truth; figure from the judge's training"}
+    preds = judge.predict_tensor(uint8_to_tensor(real.images))
+    truth = [{**c, "facing": s["facing"]} for c, s in zip(real.contents, real.styles)]
+    per = {k: float(np.mean([p[k] == t[k] for p, t in zip(preds, truth)])) for k in CATEGORICAL}
+    return {"accuracy_on_real": _r(np.mean(list(per.values()))),
+            "per_attribute": {k: _r(v) for k, v in per.items()}, "n_images": len(preds)}
+
+
+def text_match(nets, judge, source, sizes, seed, figures) -> dict:
+    captions = source.captions(sizes["captions"], _rng(seed, 1))
+    k = sizes["per_caption"]
+    emb = nets.embed(captions).repeat_interleave(k, 0)
+    images = nets.generate(nets.z(len(emb), seed * 1000 + 1), emb)
+    preds = judge.predict_tensor(images)
+    want = [mentioned(c) for c in captions for _ in range(k)]
+    keep = [i for i, w in enumerate(want) if w]
+    if not keep:
+        raise UserError("no test caption mentions an attribute the judge can check")
+    acc = M.attribute_accuracy([preds[i] for i in keep], [want[i] for i in keep])
+    figures["text_match"] = (images[: 8 * k], captions[:8], k)
+    return {"split": "test", "per_attribute": _r(acc["per_attribute"]),
+            "all_correct": _r(acc["all_correct"]),
+            "by_attribute": {a: _r(v) for a, v in acc["by_attribute"].items()},
+            "checked": acc["checked"], "n_captions": len(captions), "images_per_caption": k}
+
+
+def _no_style(reason: str, keys) -> dict:
+    return {**{k: None for k in keys}, "note": reason}
+
+
+def style_transfer(nets, judge, source, real, sizes, seed, figures) -> dict:
+    keys = ("facing_kept", "background_delta_e", "content_per_attribute")
+    if nets.style_encoder is None:
+        return _no_style("the weights have no style encoder (run train-style)", keys)
+    if real is None:
+        return _no_style("no real images with ground-truth style", keys)
+    n = min(sizes["transfer"], len(real.images))
+    captions = source.captions(n, _rng(seed, 2))
+    out = nets.generate(nets.style(real.images[:n]), nets.embed(captions))
+    preds = judge.predict_tensor(out)
+    facing = np.mean([p["facing"] == s["facing"] for p, s in zip(preds, real.styles[:n])])
+    true_bg = [s["background_rgb"] for s in real.styles[:n]]
+    got_bg = [p["background_rgb"] for p in preds]
+    want = [mentioned(c) for c in captions]
+    keep = [i for i, w in enumerate(want) if w]
+    acc = M.attribute_accuracy([preds[i] for i in keep], [want[i] for i in keep])
+    figures["style_transfer"] = (real.images[:8], out[:8], captions[:8])
+    return {"facing_kept": _r(facing),
+            "background_delta_e": _r(np.median(M.delta_e_rgb(true_bg, got_bg)), 3),
+            "background_delta_e76": _r(np.median(M.delta_e_rgb(true_bg, got_bg, "cie76")), 3),
+            "content_per_attribute": _r(acc["per_attribute"]),
+            "content_all_correct": _r(acc["all_correct"]),
+            "content_by_attribute": {a: _r(v) for a, v in acc["by_attribute"].items()},
+            "n_images": n, "delta_e": "CIEDE2000 (median); CIE76 alongside"}
+
+
+def pose_features(styles) -> np.ndarray:
+    """Pose per image for §5.2 clustering: facing (±1), tilt, x, y — z-scored per column."""
+    rows = [[1.0 if s["facing"] == "left" else -1.0, float(s["tilt"]), float(s["x"]), float(s["y"])]
+            for s in styles]
+    return M.standardize(np.asarray(rows))
+
+
+def background_features(styles) -> np.ndarray:
+    """Background colour per image for §5.2 clustering: mean RGB in [0, 1]."""
+    return np.asarray([s["background_rgb"] for s in styles], dtype=np.float64) / 255.0
+
+
+def roc_section(nets, real, sizes, seed, curves) -> dict:
+    if nets.style_encoder is None:
+        return _no_style("the weights have no style encoder (run train-style)", ("pose", "background"))
+    if real is None:
+        return _no_style("no real images with ground-truth pose and background", ("pose", "background"))
+    n = min(sizes["roc_images"], len(real.images))
+    styles = real.styles[:n]
+    vectors = nets.style(real.images[:n]).numpy()
+    k = max(2, min(sizes["clusters"], n // 5))
+    out = {}
+    for name, feats in (("pose", pose_features(styles)), ("background", background_features(styles))):
+        labels, _ = M.kmeans(feats, k, seed=seed)
+        res = M.same_cluster_auc(vectors, labels)
+        curves[name] = res
+        out[name] = _r(res["auc"])
+    out.update(clusters=k, n_images=n, pairs=int(n * (n - 1) // 2))
+    return out
+
+
+def diversity(nets, judge, source, sizes, seed, figures) -> dict:
+    captions = source.captions(sizes["diversity_captions"], _rng(seed, 3))
+    m = sizes["diversity_z"]
+    shares, spreads = [], []
+    for c, cap in enumerate(captions):
+        emb = nets.embed([cap]).expand(m, -1)
+        images = nets.generate(nets.z(m, seed * 1000 + 100 + c), emb)
+        preds = judge.predict_tensor(images)
+        shares.append(np.mean([p["facing"] == "left" for p in preds]))
+        bg = np.asarray([p["background_rgb"] for p in preds])
+        iu = np.triu_indices(m, k=1)
+        spreads.append(np.median(M.delta_e_rgb(bg[iu[0]], bg[iu[1]])))
+        if c == 0:
+            figures["diversity"] = (images, cap)
+    return {"facing_left_share": _r(np.mean(shares)),
+            "facing_minority_share": _r(np.mean([min(s, 1 - s) for s in shares])),
+            "facing_left_share_per_caption": [_r(s) for s in shares],
+            "background_spread_delta_e": _r(np.mean(spreads), 3),
+            "n_captions": len(captions), "z_per_caption": m}
+
+
+# ------------------------------------------------------------------------------------ text encoder
+
+
+def _find_key(tree, key, depth: int = 0):
+    """The first ``key`` in a nested dict, breadth first (stored zero-shot figures)."""
+    if not isinstance(tree, dict) or depth > 4:
+        return None
+    if isinstance(tree.get(key), (int, float)):
+        return tree[key]
+    for name in ("evaluation", "text_encoder", *tree):
+        found = _find_key(tree.get(name), key, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def image_encoder_of(pipeline):
+    """θ from the pipeline, or from its weights folder when the folder ships ``image_encoder``."""
+    from pathlib import Path
+
+    from ..errors import CheckpointError
+    from ..text.loading import load_image_encoder
+
+    enc = pipeline.models.get("image_encoder")
+    if enc is not None:
+        return enc
+    # the weights folder itself, else the train-text run that `train` recorded as its φ source
+    for cand in (pipeline.source, pipeline.extra.get("text_encoder_source")):
+        if cand and Path(cand).is_dir():
+            try:
+                return load_image_encoder(cand)
+            except CheckpointError:
+                raise
+            except UserError:
+                continue
+    return None
+
+
+def text_encoder_section(pipeline, source, sizes, seed) -> dict:
+    from ..text.zero_shot import zero_shot_eval
+
+    encoder = image_encoder_of(pipeline)
+    if encoder is None:
+        stored = _find_key(pipeline.extra, "zero_shot_top1")
+        return {"zero_shot_top1": _r(stored), "source": "stored" if stored is not None else None,
+                "note": "the weights ship no image encoder θ; " +
+                        ("figure read from their config" if stored is not None else "no stored figure")}
+    index, images = source.zero_shot_index(sizes["zs_classes"], sizes["zs_images"], _rng(seed, 4))
+    per_class = None if source.procedural else (5 if sizes is QUICK else 20)
+    res = zero_shot_eval(pipeline.models["text_encoder"], encoder, index, "test", images=images,
+                         max_captions_per_class=per_class, seed=seed)
+    return {"zero_shot_top1": _r(res["zero_shot_top1"]), "caption_top1": _r(res.get("caption_top1")),
+            "retrieval_ap50": _r(res.get("retrieval_ap50")), "n_classes": res.get("n_classes"),
+            "n_images": res.get("n_images"), "source": "computed"}
+
+
+# ------------------------------------------------------------------------------------ entry point
+
+
+def _resolve_judge(judge):
+    from .judge import Judge, load_judge
+
+    if judge is None or isinstance(judge, (str, bytes)) or hasattr(judge, "__fspath__"):
+        return load_judge(judge)
+    if not isinstance(judge, Judge) and not hasattr(judge, "predict_tensor"):
+        raise UserError("judge must be a Judge (load_judge()), a weights folder or None")
+    return judge
+
+
+def evaluate(pipeline, *, data=None, judge=None, quick: bool = False, out_dir=None, seed: int = 0,
+             log=None) -> dict:
+    """Evaluate a ``T2IPipeline`` (see the module docstring); returns the DESIGN.md §4 dict.
+
+    ``data``: None (procedural test classes), a dataset folder or a ``DataIndex``; ``judge``:
+    None (bundled), a folder or a loaded judge; ``quick``: small sample sizes (seconds on the
+    tiny preset); ``out_dir``: also write ``report.md`` and figures there; ``log(msg)``: progress."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise UserError(f"seed must be a whole number >= 0, got {seed!r}")
+    if not hasattr(pipeline, "models") or "generator" not in getattr(pipeline, "models", {}):
+        raise UserError("evaluate needs a T2IPipeline (T2IPipeline.from_pretrained(...))")
+    say = log or (lambda msg: None)
+    start, sizes = time.time(), (QUICK if quick else FULL)
+    judge = _resolve_judge(judge)
+    source, nets = EvalSource(data), Nets(pipeline)
+    say(f"real images of test classes from {source.description}")
+    real = source.real(max(sizes["judge_images"], sizes["transfer"], sizes["roc_images"]), _rng(seed, 0))
+    figures, curves = {}, {}
+    steps = [("judge", lambda: judge_section(judge, real)),
+             ("text_match", lambda: text_match(nets, judge, source, sizes, seed, figures)),
+             ("style_transfer", lambda: style_transfer(nets, judge, source, real, sizes, seed, figures)),
+             ("roc_auc", lambda: roc_section(nets, real, sizes, seed, curves)),
+             ("diversity", lambda: diversity(nets, judge, source, sizes, seed, figures)),
+             ("text_encoder", lambda: text_encoder_section(pipeline, source, sizes, seed))]
+    result = {}
+    for name, fn in steps:
+        say(f"{name} ...")
+        t = time.time()
+        result[name] = fn()
+        say(f"{name} done in {time.time() - t:.1f} s")
+    result["meta"] = {"seed": seed, "quick": bool(quick), "data": source.description,
+                      "weights": getattr(pipeline, "source", ""), "sizes": dict(sizes),
+                      "delta_e": "CIEDE2000", "seconds": round(time.time() - start, 2)}
+    if out_dir is not None:
+        from .report import write_outputs
+
+        result["meta"]["report"] = str(write_outputs(result, out_dir, figures, curves))
+        say(f"report written to {result['meta']['report']}")
+    return result
+
+
+def store_evaluation(folder, result: dict) -> None:
+    """Put ``result`` into the weights folder's ``config.json`` ``evaluation`` section, re-saved
+    through ``checkpoint.save_weights`` so the SHA-256 bookkeeping stays right."""
+    from ..checkpoint import load_weights, save_weights
+
+    config, states = load_weights(folder)
+    evaluation = {**(config.get("evaluation") or {}), **result}
+    keep = {k: v for k, v in config.items() if k not in ("files", "format_version", "package_version")}
+    save_weights(folder, states, {**keep, "evaluation": evaluation})

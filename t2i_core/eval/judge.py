@@ -1,0 +1,188 @@
+"""The attribute judge: a small CNN that reads SynthBirds attributes off a 64×64 image.
+
+It predicts the content attributes ``crown``, ``wing``, ``belly`` (10 colours each), ``beak``
+(short/long) and the style attributes ``facing`` (left/right) and ``background_rgb`` (a
+regression to the scene's background colour). It is trained on SynthBirds renders drawn on the
+fly (``judge_train.train_judge``), so it never sees the same image twice, and is the referee
+for every generated-image metric in ``evaluate``.
+
+The bundled judge lives in ``weights/judge/`` (a weights folder with one component ``judge``;
+its config sits under ``components.judge``; held-out accuracy under ``evaluation``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import CheckpointError, UserError
+
+FACINGS = ("left", "right")
+COLOR_KEYS = ("crown", "wing", "belly")
+CATEGORICAL = ("crown", "wing", "belly", "beak", "facing")
+
+
+def default_judge_dir() -> Path:
+    """``weights/judge`` next to the package (the bundled judge)."""
+    return Path(__file__).resolve().parents[2] / "weights" / "judge"
+
+
+@dataclass
+class JudgeConfig:
+    """Conv trunk (stride 2 at each ``downsample`` layer) → 4×4 map → MLP → one head per attribute."""
+    image_size: int = 64
+    channels: tuple = (32, 48, 64, 96, 128, 128)
+    downsample: tuple = (True, False, True, False, True, True)
+    squeeze: int = 32  # 1×1 conv before flattening the 4×4 map
+    hidden: int = 128
+
+
+def class_values() -> dict:
+    """The label set of each categorical head, in the order of its logits."""
+    from ..data.synthbirds import BEAKS, COLORS
+
+    return {"crown": tuple(COLORS), "wing": tuple(COLORS), "belly": tuple(COLORS),
+            "beak": tuple(BEAKS), "facing": FACINGS}
+
+
+def build_model(cfg: JudgeConfig, values: dict):
+    """The judge network: ``forward(x [B,3,H,W] in [−1,1]) -> {attr: logits, "background": [B,3] in [0,1]}``."""
+    import torch
+    from torch import nn
+
+    if len(cfg.channels) != len(cfg.downsample):
+        raise UserError("JudgeConfig: channels and downsample must have the same length")
+    if cfg.image_size // 2 ** sum(cfg.downsample) != 4:
+        raise UserError(f"JudgeConfig: image_size {cfg.image_size} does not reach a 4×4 map")
+
+    class AttributeJudge(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layers, c_in = [], 3
+            for i, (c, down) in enumerate(zip(cfg.channels, cfg.downsample)):
+                k = 5 if i == 0 else 3
+                layers += [nn.Conv2d(c_in, c, k, 2 if down else 1, k // 2, bias=False),
+                           nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
+                c_in = c
+            layers += [nn.Conv2d(c_in, cfg.squeeze, 1, bias=False), nn.BatchNorm2d(cfg.squeeze),
+                       nn.ReLU(inplace=True)]
+            self.trunk = nn.Sequential(*layers)
+            # state size: squeeze x 4 x 4
+            self.mlp = nn.Sequential(nn.Flatten(), nn.Linear(cfg.squeeze * 16, cfg.hidden),
+                                     nn.ReLU(inplace=True))
+            self.heads = nn.ModuleDict({k: nn.Linear(cfg.hidden, len(v)) for k, v in values.items()})
+            self.background = nn.Linear(cfg.hidden, 3)
+
+        def forward(self, x):
+            h = self.mlp(self.trunk(x))
+            out = {k: head(h) for k, head in self.heads.items()}
+            out["background"] = torch.sigmoid(self.background(h))
+            return out
+
+    return AttributeJudge()
+
+
+class Judge:
+    """A trained judge: ``predict(list[PIL.Image]) -> list[dict]`` (DESIGN.md §4)."""
+
+    def __init__(self, model, cfg: JudgeConfig, values: dict, evaluation: dict | None = None):
+        self.model = model.eval()
+        self.cfg = cfg
+        self.values = values
+        self.evaluation = dict(evaluation or {})
+
+    def predict_tensor(self, images, batch_size: int = 256) -> list[dict]:
+        """Judge a float tensor [B, 3, H, W] in [−1, 1] (what the generator returns)."""
+        import torch
+        import torch.nn.functional as F
+
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise UserError(f"the judge needs images shaped [B, 3, H, W], got {tuple(images.shape)}")
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(images), batch_size):
+                x = images[start:start + batch_size].float()
+                if x.shape[-2:] != (self.cfg.image_size,) * 2:
+                    x = F.interpolate(x, size=self.cfg.image_size, mode="bilinear",
+                                      align_corners=False, antialias=True)
+                out += self._decode(self.model(x.clamp(-1, 1)))
+        return out
+
+    def _decode(self, raw) -> list[dict]:
+        n = len(raw["background"])
+        labels = {k: raw[k].argmax(1).tolist() for k in self.values}
+        bg = (raw["background"] * 255).round().clamp(0, 255).int().tolist()
+        return [{**{k: self.values[k][labels[k][i]] for k in self.values},
+                 "background_rgb": bg[i]} for i in range(n)]
+
+    def predict(self, images) -> list[dict]:
+        """Judge PIL images (any size, converted to RGB and resized to 64×64)."""
+        return self.predict_tensor(pil_to_tensor(images))
+
+
+def pil_to_tensor(images):
+    """list[PIL.Image] → float tensor [B, 3, 64, 64] in [−1, 1] (RGB, antialiased resize)."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    if isinstance(images, Image.Image):
+        images = [images]
+    if not isinstance(images, (list, tuple)) or not images:
+        raise UserError("the judge needs a non-empty list of PIL images")
+    arrays = []
+    for img in images:
+        if not isinstance(img, Image.Image):
+            raise UserError(f"the judge reads PIL images, got {type(img).__name__}")
+        img = img.convert("RGB")
+        if img.size != (64, 64):
+            img = img.resize((64, 64), Image.BILINEAR)
+        arrays.append(np.asarray(img, dtype=np.float32))
+    x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
+    return x / 127.5 - 1.0
+
+
+def uint8_to_tensor(batch):
+    """(B, H, W, 3) uint8 numpy → float tensor [B, 3, H, W] in [−1, 1]."""
+    import numpy as np
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+
+def save_judge(judge: Judge, folder, *, training: dict | None = None) -> Path:
+    """Write the judge as a weights folder (component ``judge``)."""
+    from ..checkpoint import save_weights
+    from ..config import to_dict
+
+    config = {"components": {"judge": to_dict(judge.cfg)},
+              "labels": {k: list(v) for k, v in judge.values.items()},
+              "training": training or {}, "evaluation": judge.evaluation}
+    return save_weights(folder, {"judge": judge.model.state_dict()}, config)
+
+
+def load_judge(path=None) -> Judge:
+    """Load the judge from a weights folder (default: the bundled ``weights/judge``)."""
+    from ..checkpoint import load_state_dict_strict, load_weights
+    from ..config import from_dict
+
+    folder = Path(path) if path is not None else default_judge_dir()
+    if not (folder / "config.json").is_file():
+        raise CheckpointError(f"no attribute judge in {folder}: train one with "
+                              f"`python -m t2i_core train-judge --out {folder}`")
+    config, states = load_weights(folder, ["judge"])
+    try:
+        cfg = from_dict(JudgeConfig, config["components"]["judge"])
+        values = {k: tuple(v) for k, v in config["labels"].items()}
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"{folder}/config.json lacks the judge's settings ({exc})") from None
+    model = build_model(cfg, values)
+    load_state_dict_strict(model, states["judge"], "judge")
+    return Judge(model, cfg, values, config.get("evaluation"))
+
+
+def train_judge(**kwargs):
+    """Train a judge on fresh SynthBirds renders; see :func:`judge_train.train_judge`."""
+    from .judge_train import train_judge as _train
+
+    return _train(**kwargs)

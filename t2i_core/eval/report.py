@@ -1,0 +1,208 @@
+"""Markdown report and figures for ``evaluate``: metric table against the shipping bars,
+sample grids (PNG), the §5.2 ROC plot (PNG)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+# The bars of issue 6 (what the bundled model is held to): key path -> (op, threshold)
+BARS = {
+    ("judge", "accuracy_on_real"): (">=", 0.99),
+    ("text_match", "per_attribute"): (">=", 0.97),
+    ("text_match", "all_correct"): (">=", 0.90),
+    ("style_transfer", "facing_kept"): (">=", 0.95),
+    ("style_transfer", "background_delta_e"): ("<=", 10.0),
+    ("style_transfer", "content_per_attribute"): (">=", 0.90),
+    ("roc_auc", "pose"): (">=", 0.95),
+    ("roc_auc", "background"): (">=", 0.95),
+    ("diversity", "facing_left_share"): ("in", (0.3, 0.7)),
+    ("text_encoder", "zero_shot_top1"): (">=", 0.95),
+}
+
+
+def bar_status(value, bar) -> str:
+    """``pass`` / ``FAIL`` / ``n/a`` for a value against one bar."""
+    if value is None:
+        return "n/a"
+    op, t = bar
+    ok = (value >= t if op == ">=" else value <= t if op == "<=" else t[0] <= value <= t[1])
+    return "pass" if ok else "FAIL"
+
+
+def bar_text(bar) -> str:
+    op, t = bar
+    return f"{t[0]}–{t[1]}" if op == "in" else f"{op} {t}"
+
+
+def fmt(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 10 else f"{value:.2f}"
+    return str(value)
+
+
+def metric_rows(result: dict) -> list[tuple[str, str, str, str]]:
+    """(metric, value, bar, status) for every barred metric in ``result``."""
+    rows = []
+    for (section, key), bar in BARS.items():
+        value = (result.get(section) or {}).get(key)
+        rows.append((f"{section}.{key}", fmt(value), bar_text(bar), bar_status(value, bar)))
+    return rows
+
+
+def text_table(result: dict) -> str:
+    """The metric table as aligned plain text (for the terminal)."""
+    rows = [("metric", "value", "bar", "status")] + metric_rows(result)
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def markdown_table(header, rows) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------ figures
+
+
+def to_uint8(images) -> np.ndarray:
+    """Float tensor/array [B, 3, H, W] in [−1, 1], uint8 [B, H, W, 3] or a PIL list → uint8 BHWC."""
+    if isinstance(images, (list, tuple)) and images and hasattr(images[0], "convert"):
+        return np.stack([np.asarray(im.convert("RGB")) for im in images])
+    arr = images.detach().cpu().numpy() if hasattr(images, "detach") else np.asarray(images)
+    if arr.dtype == np.uint8:
+        return arr
+    arr = np.transpose(arr, (0, 2, 3, 1))
+    return np.clip((arr + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+
+
+def save_grid(images, path, ncol: int = 8, pad: int = 2) -> Path:
+    """Tile images into one PNG (white padding), row-major with ``ncol`` columns."""
+    from PIL import Image
+
+    arr = to_uint8(images)
+    n, h, w, _ = arr.shape
+    ncol = max(1, min(ncol, n))
+    nrow = -(-n // ncol)
+    canvas = np.full((nrow * (h + pad) + pad, ncol * (w + pad) + pad, 3), 255, np.uint8)
+    for i in range(n):
+        r, c = divmod(i, ncol)
+        canvas[pad + r * (h + pad):pad + r * (h + pad) + h, pad + c * (w + pad):pad + c * (w + pad) + w] = arr[i]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(canvas).save(path)
+    return path
+
+
+def save_roc_plot(curves: dict, path) -> Path:
+    """``curves``: {factor: {"fpr", "tpr", "auc"}} → one ROC plot PNG with the chance diagonal."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.2, 4.2), dpi=110)
+    for name, c in curves.items():
+        ax.plot(c["fpr"], c["tpr"], label=f"{name} (AUC {c['auc']:.3f})")
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8, label="chance")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1),
+           title="§5.2 same-cluster ROC of S(x) cosine")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+# ------------------------------------------------------------------------------------ markdown
+
+
+def _details(result: dict) -> list[str]:
+    tm, st, dv = result.get("text_match", {}), result.get("style_transfer", {}), result.get("diversity", {})
+    lines = ["## Details", ""]
+    if tm.get("by_attribute"):
+        lines.append("Text match by attribute: " + ", ".join(f"{k} {fmt(v)}" for k, v in tm["by_attribute"].items()))
+    if st.get("content_by_attribute"):
+        lines.append("Style-transfer content by attribute: "
+                     + ", ".join(f"{k} {fmt(v)}" for k, v in st["content_by_attribute"].items()))
+    if "background_delta_e76" in st:
+        lines.append(f"Background ΔE (median): CIEDE2000 {fmt(st.get('background_delta_e'))}, "
+                     f"CIE76 {fmt(st.get('background_delta_e76'))}.")
+    if "facing_minority_share" in dv:
+        lines.append(f"Diversity: minority facing share per caption (0.5 = balanced, 0 = collapsed) "
+                     f"{fmt(dv['facing_minority_share'])}; background spread (median pairwise ΔE00 "
+                     f"within a caption) {fmt(dv.get('background_spread_delta_e'))}.")
+    judge = result.get("judge", {})
+    if judge.get("per_attribute"):
+        lines.append("Judge held-out accuracy: " + ", ".join(f"{k} {fmt(v)}" for k, v in judge["per_attribute"].items()))
+    return [ln + "  " if ln and not ln.startswith("#") else ln for ln in lines]
+
+
+def write_report(result: dict, out_dir, figures=(), title: str = "Evaluation") -> Path:
+    """Write ``out_dir/report.md``: the metric table against the bars, details, then figures
+    (``figures``: (title, path relative to out_dir, note) triples)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    meta = result.get("meta", {})
+    lines = [f"# {title}", "",
+             f"Weights: `{meta.get('weights', '?')}` · data: {meta.get('data', '?')} · seed "
+             f"{meta.get('seed', '?')} · {'quick' if meta.get('quick') else 'full'} run · "
+             f"{meta.get('seconds', '?')} s. Colour differences are CIEDE2000 in CIE L*a*b* (D65).",
+             "", markdown_table(("metric", "value", "bar", "status"), metric_rows(result)), ""]
+    lines += _details(result)
+    for caption, rel, note in figures:
+        lines += ["", f"### {caption}", "", f"![{caption}]({rel})", ""] + ([note] if note else [])
+    path = out_dir / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _caption_list(captions, per_row: str) -> str:
+    return f"{per_row}:\n\n" + "\n".join(f"{i + 1}. {c}" for i, c in enumerate(captions))
+
+
+def write_outputs(result: dict, out_dir, figures: dict, curves: dict) -> Path:
+    """Save the sample grids and the ROC plot collected by ``evaluate``, then ``report.md``."""
+    out_dir = Path(out_dir)
+    items = []
+    if "text_match" in figures:
+        images, captions, k = figures["text_match"]
+        save_grid(images, out_dir / "text_match.png", ncol=k)
+        items.append(("Text match: unseen-class captions", "text_match.png",
+                      _caption_list(captions, f"One row per caption ({k} noise vectors each)")))
+    if "style_transfer" in figures:
+        real, out, captions = figures["style_transfer"]
+        save_grid(np.concatenate([to_uint8(real), to_uint8(out)]), out_dir / "style_transfer.png",
+                  ncol=len(real))
+        items.append(("Style transfer G(S(x), φ(t))", "style_transfer.png",
+                      _caption_list(captions, "Top row: real x; bottom row: x redrawn with the "
+                                    "caption of its column")))
+    if curves:
+        save_roc_plot(curves, out_dir / "roc.png")
+        items.append(("§5.2 disentangling ROC", "roc.png", None))
+    if "diversity" in figures:
+        images, caption = figures["diversity"]
+        save_grid(images, out_dir / "diversity.png", ncol=8)
+        items.append(("Diversity: one caption, many z", "diversity.png", f"Caption: {caption}"))
+    (out_dir / "evaluation.json").write_text(json_dumps(result))
+    return write_report(result, out_dir, items)
+
+
+def json_dumps(result: dict) -> str:
+    """The result as JSON (numpy scalars become numbers)."""
+    import json
+
+    def default(o):
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+    return json.dumps(result, indent=2, default=default)

@@ -1,0 +1,84 @@
+"""Generator G: ℝ^Z × ℝ^T → ℝ^D (Reed et al. 2016 §4.1).
+
+    φ(t) [B, 1024] → Linear → LeakyReLU(0.2) → text code [B, 128]
+    concat(z [B, 100], code) → [B, 228, 1, 1]
+    → ConvT 4×4 → BN → ReLU                  state size: (ngf*8) x 4 x 4   (+ residual block, reed)
+    → ConvT ↑2 → BN → ReLU                    state size: (ngf*4) x 8 x 8   (+ residual block, reed)
+    → ConvT ↑2 → BN → ReLU                    state size: (ngf*2) x 16 x 16
+    → ConvT ↑2 → BN → ReLU                    state size: ngf x 32 x 32
+    → ConvT ↑2 → Tanh                         state size: 3 x 64 x 64
+
+Conditioning augmentation (``cfg.cond_aug``, StackGAN, Zhang et al. 2017 §3.1) replaces the
+deterministic text code with c = μ(φ) + σ(φ)·ε, ε ~ N(0, I), and returns the KL term
+KL(N(μ, σ²) ‖ N(0, I)) for the trainer. ε is drawn in train mode; in eval mode the code is μ
+(deterministic per seed) unless ``cond_noise`` is passed.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from ..config import GeneratorConfig
+from ..errors import UserError
+from .blocks import check_image_size, dcgan_init, relu, stage
+
+
+def kl_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(μ, σ²) ‖ N(0, I)) = −½ Σ (1 + log σ² − μ² − σ²), averaged over batch and dims
+    (StackGAN's ``KL_loss``)."""
+    return -0.5 * torch.mean(1.0 + logvar - mu.pow(2) - logvar.exp())
+
+
+class Generator(nn.Module):
+    """G(z, φ(t)) → image in [−1, 1] (§4.1)."""
+
+    def __init__(self, cfg: GeneratorConfig):
+        super().__init__()
+        check_image_size("GeneratorConfig", cfg.image_size)
+        self.cfg = cfg
+        ngf, p = cfg.ngf, cfg.proj_dim
+        if cfg.cond_aug:
+            self.text_proj = nn.Linear(cfg.embed_dim, 2 * p)  # → (μ, log σ²)
+        else:
+            # §4.1: φ(t) → fully connected → leaky ReLU → 128-d code
+            self.text_proj = nn.Sequential(nn.Linear(cfg.embed_dim, p), nn.LeakyReLU(0.2))
+
+        def up(cin, cout):
+            return nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)
+
+        self.blocks = nn.Sequential(OrderedDict(
+            s4=stage(nn.ConvTranspose2d(cfg.z_dim + p, ngf * 8, 4, 1, 0, bias=False), ngf * 8, relu,
+                     residual=cfg.residual),                           # state size: (ngf*8) x 4 x 4
+            s8=stage(up(ngf * 8, ngf * 4), ngf * 4, relu, residual=cfg.residual),  # (ngf*4) x 8 x 8
+            s16=stage(up(ngf * 4, ngf * 2), ngf * 2, relu),            # state size: (ngf*2) x 16 x 16
+            s32=stage(up(ngf * 2, ngf), ngf, relu),                    # state size: ngf x 32 x 32
+            s64=nn.Sequential(OrderedDict(conv=up(ngf, 3), act=nn.Tanh())),  # state size: 3 x 64 x 64
+        ))
+        dcgan_init(self)
+
+    def text_code(self, emb: torch.Tensor, cond_noise: torch.Tensor | None = None):
+        """φ(t) → (code [B, proj_dim], KL term or None)."""
+        if not self.cfg.cond_aug:
+            return self.text_proj(emb), None
+        mu, logvar = self.text_proj(emb).chunk(2, dim=1)
+        logvar = logvar.clamp(-10.0, 10.0)
+        if cond_noise is None:
+            cond_noise = torch.randn_like(mu) if self.training else torch.zeros_like(mu)
+        code = mu + cond_noise * torch.exp(0.5 * logvar)  # StackGAN §3.1: c ~ N(μ(φ), Σ(φ))
+        return code, kl_normal(mu, logvar)
+
+    def forward(self, z: torch.Tensor, emb: torch.Tensor, *, cond_noise: torch.Tensor | None = None,
+                return_kl: bool = False):
+        if z.dim() != 2 or z.shape[1] != self.cfg.z_dim:
+            raise UserError(f"z must be [batch, {self.cfg.z_dim}], got {tuple(z.shape)}")
+        if emb.dim() != 2 or emb.shape[1] != self.cfg.embed_dim or emb.shape[0] != z.shape[0]:
+            raise UserError(f"emb must be [{z.shape[0]}, {self.cfg.embed_dim}], got {tuple(emb.shape)}")
+        code, kl = self.text_code(emb, cond_noise)
+        h = torch.cat([z, code], dim=1)[:, :, None, None]  # state size: (z_dim + proj_dim) x 1 x 1
+        images = self.blocks(h)
+        if return_kl:
+            return images, (kl if kl is not None else images.new_zeros(()))
+        return images

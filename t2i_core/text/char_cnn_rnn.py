@@ -1,0 +1,121 @@
+"""Reed's char-CNN-RNN text encoder φ (Reed et al. 2016 §3.2; Reed et al. CVPR 2016 §3.3).
+
+    char ids [B, L] → one-hot over the alphabet (padding = all-zero vector)
+    → 3 × (Conv1d k=4 → ReLU → MaxPool 3)   # 201 → 198 → 66 → 63 → 21 → 18 → 6 steps
+    → GRU over the remaining steps → mean over time → Linear → embed_dim
+
+Inputs are always padded (or cut) to ``cfg.max_len`` so a caption's embedding never depends on
+what else is in its batch. The first convolution is stored as an ordinary ``Conv1d`` weight but
+computed as k shifted table look-ups: a convolution over one-hot vectors is exactly that, and it
+skips the [B, 71, 201] one-hot tensor (the test suite checks both give the same numbers).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import TextEncoderConfig
+from ..errors import UserError
+
+
+def steps_after_convs(cfg: TextEncoderConfig) -> int:
+    """Time steps the GRU sees: each stage is a 'valid' conv then a non-overlapping max pool."""
+    steps = cfg.max_len
+    for _ in cfg.conv_channels:
+        steps = (steps - cfg.kernel_size + 1) // cfg.pool_size
+    return steps
+
+
+class CharCNNRNN(nn.Module):
+    """φ(t): caption characters → a ``cfg.embed_dim`` vector (§3.2)."""
+
+    def __init__(self, cfg: TextEncoderConfig):
+        super().__init__()
+        if len(cfg.conv_channels) != 3:
+            raise UserError(f"TextEncoderConfig.conv_channels needs 3 widths, got {cfg.conv_channels}")
+        if steps_after_convs(cfg) < 1:
+            raise UserError(f"max_len {cfg.max_len} is too short for 3 conv/pool stages")
+        self.cfg = cfg
+        c1, c2, c3 = cfg.conv_channels
+        k = cfg.kernel_size
+        self.conv1 = nn.Conv1d(cfg.vocab_size, c1, k)  # applied to one-hot input (see _conv1)
+        self.conv2 = nn.Conv1d(c1, c2, k)
+        self.conv3 = nn.Conv1d(c2, c3, k)
+        self.pool = nn.MaxPool1d(cfg.pool_size)
+        self.rnn = nn.GRU(c3, cfg.rnn_hidden, batch_first=True)
+        self.proj = nn.Linear(cfg.rnn_hidden, cfg.embed_dim)
+        self.register_buffer("_live", (torch.arange(cfg.vocab_size) != 0).float().view(-1, 1, 1),
+                             persistent=False)
+
+    def _pad(self, char_ids: torch.Tensor) -> torch.Tensor:
+        if char_ids.dim() != 2:
+            raise UserError(f"char_ids must be [batch, length], got shape {tuple(char_ids.shape)}")
+        if char_ids.dtype not in (torch.int64, torch.int32, torch.uint8, torch.int16):
+            raise UserError(f"char_ids must be integer indices, got {char_ids.dtype}")
+        char_ids = char_ids.long()
+        if char_ids.numel() and (int(char_ids.min()) < 0 or int(char_ids.max()) >= self.cfg.vocab_size):
+            raise UserError(f"char_ids must lie in [0, {self.cfg.vocab_size - 1}]")
+        length = char_ids.shape[1]
+        if length >= self.cfg.max_len:
+            return char_ids[:, : self.cfg.max_len]
+        return F.pad(char_ids, (0, self.cfg.max_len - length))  # 0 = padding
+
+    def _conv1(self, ids: torch.Tensor) -> torch.Tensor:
+        """Conv1d(one_hot(ids)) as a sum of shifted look-ups; the padding row is zero."""
+        k = self.cfg.kernel_size
+        table = self.conv1.weight.permute(1, 2, 0) * self._live  # [vocab, k, c1]
+        out_len = ids.shape[1] - k + 1
+        out = self.conv1.bias
+        for j in range(k):
+            out = out + F.embedding(ids[:, j : j + out_len], table[:, j, :])
+        return out.transpose(1, 2)  # state size: [B, c1, L - k + 1]
+
+    def forward(self, char_ids: torch.Tensor) -> torch.Tensor:
+        ids = self._pad(char_ids.to(self.conv1.weight.device))
+        h = self.pool(F.relu(self._conv1(ids)))      # [B, c1, 66] for max_len 201
+        h = self.pool(F.relu(self.conv2(h)))         # [B, c2, 21]
+        h = self.pool(F.relu(self.conv3(h)))         # [B, c3, 6]
+        out, _ = self.rnn(h.transpose(1, 2))         # [B, 6, rnn_hidden]
+        return self.proj(out.mean(dim=1))            # §3.2: mean of GRU states → Linear → [B, E]
+
+    @torch.no_grad()
+    def embed_texts(self, texts, *, batch_size: int = 256, return_notices: bool = False):
+        """Embed any user strings: cleaned like Reed's code (lowercase, unknown symbols dropped),
+        longer than ``max_len`` truncated with a notice; empty ones raise ``UserError``.
+
+        Returns a FloatTensor [N, E], or ``(tensor, notices)`` with ``return_notices=True``
+        (one list of notices per text)."""
+        from .alphabet import encode_batch, prepare_caption
+
+        if isinstance(texts, str):
+            texts = [texts]
+        texts = list(texts)
+        if not texts:
+            raise UserError("no captions given")
+        cleaned, notices = [], []
+        for i, text in enumerate(texts):
+            try:
+                clean, note = prepare_caption(text, self.cfg.max_len)
+            except UserError as exc:
+                raise UserError(f"caption {i + 1}: {exc}" if len(texts) > 1 else str(exc)) from None
+            cleaned.append(clean)
+            notices.append(note)
+        was_training = self.training
+        self.eval()
+        try:
+            chunks = [self(torch.from_numpy(encode_batch(cleaned[s : s + batch_size], self.cfg.max_len)))
+                      for s in range(0, len(cleaned), batch_size)]
+        finally:
+            self.train(was_training)
+        emb = torch.cat(chunks).float().cpu()
+        return (emb, notices) if return_notices else emb
+
+
+def conv1_reference(model: CharCNNRNN, char_ids: torch.Tensor) -> torch.Tensor:
+    """The literal one-hot → Conv1d of the first stage (slow; used by tests to check _conv1)."""
+    ids = model._pad(char_ids)
+    one_hot = F.one_hot(ids, model.cfg.vocab_size).float()
+    one_hot[..., 0] = 0.0  # padding is the all-zero vector
+    return model.conv1(one_hot.transpose(1, 2))

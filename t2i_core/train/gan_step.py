@@ -1,0 +1,101 @@
+"""One GAN-CLS / GAN-INT training step (Reed et al. 2016 §4.2 Alg. 1, §4.3), with the optional levers.
+
+    h, ĥ           right / wrong text embeddings of the batch; x the real images
+    x̂ = G(z, h)    fakes (one G call);  GAN-INT: x̂ᵢ = G(zᵢ, hᵢ), hᵢ = ½h + ½h[perm] (own G call)
+    D step         s_r = D(x, h), s_w = D(x, ĥ), s_f = D(x̂, h) [, s_i = D(x̂ᵢ, hᵢ)]  → d_loss
+    G step         s_f = D(x̂, h) [, s_i = D(x̂ᵢ, hᵢ)]                                → g_loss
+
+Batch composition (DESIGN §7, BatchNorm): every D call gets one homogeneous batch of one kind —
+real+right, real+wrong, fake, interpolated fake — and the kinds that pass through D in the G
+step are the kinds D trains on in the D step: the fake batch is the same tensor in both steps
+(as in the paper's code and pytorch/examples dcgan), and with ``d_int_fakes`` the interpolated
+fakes get their own call in both steps. (Off = the paper: D then never trains on interpolated
+batches, which are still scored in their own call, never mixed into the fake batch.)
+
+Mode seeking (``mode_seeking > 0``) needs two fakes per caption: the fake batch then holds the
+first half of the captions twice (different z), the pairs the MSGAN term compares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .distributed import unwrap
+from .losses import (d_loss, g_loss, interpolate_embeddings, mode_seeking_loss, uses_interpolation,
+                     uses_wrong_text)
+
+
+@dataclass
+class StepOptions:
+    variant: str = "gan-int-cls"
+    int_weight: float = 1.0       # §4.3: weight of the interpolated-text term in L_G
+    d_int_fakes: bool = False     # D also trains on interpolated fakes (own call); off = paper
+    kl_weight: float = 2.0        # StackGAN's KL coefficient (used when G has cond_aug)
+    mode_seeking: float = 0.0     # weight of Mao et al.'s mode-seeking term; 0 = off
+
+
+def _fake_embeddings(emb: torch.Tensor, paired: bool) -> torch.Tensor:
+    """The captions of the fake batch: with mode seeking, the first half twice."""
+    if not paired:
+        return emb
+    m = emb.shape[0] // 2
+    return torch.cat([emb[:m], emb[:m], emb[2 * m:]])
+
+
+def _probs(logits: torch.Tensor) -> float:
+    return float(torch.sigmoid(logits.detach()).mean())
+
+
+def gan_step(G, D, opt_g, opt_d, batch: dict, opts: StepOptions) -> dict:
+    """Update D then G once; return the loss terms and D's mean probabilities as floats."""
+    x, h = batch["images"], batch["emb"]
+    g_raw, d_raw = unwrap(G), unwrap(D)
+    b, z_dim = x.shape[0], g_raw.cfg.z_dim
+    paired = opts.mode_seeking > 0 and b >= 2
+    use_int, use_wrong = uses_interpolation(opts.variant), uses_wrong_text(opts.variant)
+
+    # ---- fakes: x̂ = G(z, h); GAN-INT: x̂ᵢ = G(zᵢ, βh + (1−β)h[perm])                  (§4.3)
+    z = torch.randn(b, z_dim, device=x.device)
+    h_fake = _fake_embeddings(h, paired)
+    fake, kl = G(z, h_fake, return_kl=True)
+    if use_int:
+        h_int = interpolate_embeddings(h, torch.randperm(b).to(x.device))
+        fake_int, kl_int = G(torch.randn(b, z_dim, device=x.device), h_int, return_kl=True)
+        kl = 0.5 * (kl + kl_int)
+
+    # ---- D step: maximise log s_r + ½(log(1−s_w) + log(1−s_f))                (§4.2 Alg. 1)
+    s_r = D(x, h)                                           # real image, right text
+    s_w = D(x, batch["wrong_emb"]) if use_wrong else None   # real image, wrong text
+    s_f = D(fake.detach(), h_fake)                          # fake image, right text
+    s_i = D(fake_int.detach(), h_int) if (use_int and opts.d_int_fakes) else None
+    loss_d, terms = d_loss(opts.variant, s_r, s_f, s_w, s_i)
+    opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    opt_d.step()
+    stats = {"d_loss": float(loss_d.detach()), **terms, "p_real": _probs(s_r), "p_fake": _probs(s_f)}
+    if s_w is not None:
+        stats["p_wrong"] = _probs(s_w)
+
+    # ---- G step: maximise log s_f (+ log s_i): D without DDP and without its own gradients
+    d_raw.requires_grad_(False)
+    try:
+        s_f = d_raw(fake, h_fake)
+        s_i = d_raw(fake_int, h_int) if use_int else None
+        loss_g, gterms = g_loss(opts.variant, s_f, s_i, int_weight=opts.int_weight)
+        if g_raw.cfg.cond_aug:                              # StackGAN: + λ_KL · KL(N(μ,σ²) ‖ N(0,I))
+            loss_g = loss_g + opts.kl_weight * kl
+            gterms["kl"] = float(kl.detach())
+        if paired:                                          # Mao et al. 2019: + λ_ms / (d_I / d_z + ε)
+            m = b // 2
+            ms = mode_seeking_loss(fake[:m], fake[m:2 * m], z[:m], z[m:2 * m])
+            loss_g = loss_g + opts.mode_seeking * ms
+            gterms["ms"] = float(ms.detach())
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+    finally:
+        d_raw.requires_grad_(True)
+    stats.update(g_loss=float(loss_g.detach()), **gterms)
+    return stats

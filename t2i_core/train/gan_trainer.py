@@ -1,0 +1,289 @@
+"""GAN-CLS / GAN-INT trainer (Reed et al. 2016 §4–5): a small Trainer with train(), save(), load().
+
+A run folder holds ``config.json`` (written first), ``checkpoints/step_XXXXXXXX.pt`` (atomic, the
+last ``keep``), ``samples/`` (a fixed-(z, caption) grid every ``sample_every`` steps, train-mode
+and eval-mode), ``log.jsonl``, ``loss_curve.png`` and, at the end, ``weights/``: a pipeline weights
+folder (text_encoder, generator — EMA weights if enabled, with standing BN statistics —,
+discriminator). Resume is exact: models, optimizers, EMA, step, sampler and every RNG of every
+rank. One step is ``gan_step.gan_step``; the losses are in ``losses.py``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from ..checkpoint import atomic_write, load_state_dict_strict, load_training_state, save_training_state
+from ..config import DiscriminatorConfig, GeneratorConfig, preset, to_dict
+from ..errors import UserError
+from ..models import Discriminator, Generator
+from . import distributed as dist_utils
+from .gan_config import RESUMABLE_CHANGES, GANTrainConfig
+from .gan_data import EpochSampler, GANData, next_batch
+from .gan_step import StepOptions, gan_step
+from .losses import check_variant
+from .rng import rng_state, seed_everything, set_rng_state
+from .run_log import RunLog, plot_losses, save_grid
+from .standing_stats import eval_train_gap, frozen_buffers
+
+
+class TrainingStopped(UserError):
+    """Training hit NaN/inf or diverged; the message says where and what to try."""
+
+
+def model_configs(cfg: GANTrainConfig, embed_dim: int) -> tuple[GeneratorConfig, DiscriminatorConfig]:
+    """The preset's G and D configs with the text width and the model-side levers applied."""
+    g = preset(cfg.preset, "generator")
+    d = preset(cfg.preset, "discriminator")
+    g.embed_dim = d.embed_dim = embed_dim
+    g.cond_aug = cfg.cond_aug
+    d.minibatch_std, d.spectral_norm = cfg.minibatch_std, cfg.spectral_norm
+    return g, d
+
+
+@torch.no_grad()
+def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    for pe, p in zip(ema.parameters(), model.parameters()):
+        pe.lerp_(p, 1.0 - decay)
+    for be, b in zip(ema.buffers(), model.buffers()):
+        be.copy_(b)
+
+
+class Trainer:
+    """``Trainer(cfg, data, run_dir).train()``; ``resume=True`` continues from the last checkpoint."""
+
+    def __init__(self, cfg: GANTrainConfig, data: GANData, run_dir, *, dist=None, resume: bool = False,
+                 text_encoder: tuple | None = None, run_info: dict | None = None, progress: bool = True):
+        check_variant(cfg.variant)
+        self.cfg, self.data, self.run_dir = cfg, data, Path(run_dir)
+        self.dist = dist or dist_utils.init_from_env(cfg.device)
+        self.text_encoder, self.run_info, self.progress = text_encoder, dict(run_info or {}), progress
+        dev = self.dist.device
+        seed_everything(cfg.seed)                           # same initial weights on every rank
+        self.g_cfg, self.d_cfg = model_configs(cfg, data.embed_dim)
+        self.G, self.D = Generator(self.g_cfg).to(dev), Discriminator(self.d_cfg).to(dev)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema_decay > 0 else None
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas)
+        if dev.type == "cuda":  # keep the whole (uint8) training set on the GPU
+            data.images, data.cap_emb = data.images.to(dev), data.cap_emb.to(dev)
+        self.G_train = dist_utils.wrap(self.G, self.dist)
+        self.D_train = dist_utils.wrap(self.D, self.dist)
+        seed_everything(cfg.seed + 1000 * self.dist.rank)   # each rank draws its own batches and z
+        self.sampler = EpochSampler(len(data), cfg.batch_size)
+        self.step, self.stuck = 0, 0
+        self.step_options = StepOptions(cfg.variant, cfg.int_weight, cfg.d_int_fakes, cfg.kl_weight,
+                                        cfg.mode_seeking)
+        self.log = RunLog(self.run_dir, enabled=self.dist.is_main)
+        self._start(resume)
+
+    # ------------------------------------------------------------------ run folder and resume
+    @property
+    def ckpt_dir(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+    def checkpoints(self) -> list[Path]:
+        return sorted(self.ckpt_dir.glob("step_*.pt")) if self.ckpt_dir.is_dir() else []
+
+    def run_config(self) -> dict:
+        return {"training": to_dict(self.cfg), "world_size": self.dist.world_size,
+                "components": {"generator": to_dict(self.g_cfg), "discriminator": to_dict(self.d_cfg)},
+                "dataset": {**self.data.info, **self.run_info.get("dataset", {})},
+                **{k: v for k, v in self.run_info.items() if k != "dataset"}}
+
+    def _start(self, resume: bool) -> None:
+        existing = self.checkpoints()
+        if existing and not resume:
+            raise UserError(f"{self.run_dir} already holds checkpoints: pass --resume to continue "
+                            "that run, or choose a new --out folder")
+        if existing:
+            self._check_resumable()
+        if self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(self.run_config(), indent=2, sort_keys=True)
+            atomic_write(self.run_dir / "config.json", lambda tmp: Path(tmp).write_text(text))
+        if existing:
+            self.load(existing[-1])
+        dist_utils.barrier(self.dist)
+
+    def _check_resumable(self) -> None:
+        path = self.run_dir / "config.json"
+        if not path.is_file():
+            return
+        old = json.loads(path.read_text()).get("training", {})
+        new = to_dict(self.cfg)
+        diff = sorted(k for k in new if k not in RESUMABLE_CHANGES and k in old and old[k] != new[k])
+        if diff:
+            changes = ", ".join(f"{k}: {old[k]!r} -> {new[k]!r}" for k in diff)
+            raise UserError(f"cannot resume {self.run_dir} with different settings ({changes})")
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self) -> Path | None:
+        """Write ``checkpoints/step_XXXXXXXX.pt`` atomically (rank 0) and keep the last ``keep``.
+        Every rank must call it: the RNG and sampler states of all ranks are gathered."""
+        ranks = dist_utils.all_gather_objects({"rng": rng_state(), "sampler": self.sampler.state_dict()},
+                                              self.dist)
+        path = self.ckpt_dir / f"step_{self.step:08d}.pt"
+        if self.dist.is_main:
+            state = {"step": self.step, "stuck": self.stuck, "world_size": self.dist.world_size,
+                     "G": self.G.state_dict(), "D": self.D.state_dict(),
+                     "G_ema": self.G_ema.state_dict() if self.G_ema is not None else {},
+                     "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "ranks": ranks}
+            save_training_state(path, state)
+            for old in self.checkpoints()[:-max(self.cfg.keep, 1)]:
+                old.unlink(missing_ok=True)
+        dist_utils.barrier(self.dist)
+        return path
+
+    def load(self, path=None) -> int:
+        """Restore a checkpoint (default: the latest); returns its step."""
+        path = Path(path) if path else (self.checkpoints() or [None])[-1]
+        if path is None:
+            raise UserError(f"no checkpoints in {self.ckpt_dir}")
+        state = load_training_state(path)
+        load_state_dict_strict(self.G, state["G"], "generator")
+        load_state_dict_strict(self.D, state["D"], "discriminator")
+        if self.G_ema is not None:
+            load_state_dict_strict(self.G_ema, state["G_ema"] or state["G"], "generator (EMA)")
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.step, self.stuck = int(state["step"]), int(state.get("stuck", 0))
+        ranks = state["ranks"]
+        if len(ranks) == self.dist.world_size:
+            self.sampler.load_state_dict(ranks[self.dist.rank]["sampler"])
+            set_rng_state(ranks[self.dist.rank]["rng"])
+        elif self.dist.is_main:
+            print(f"note: {path.name} was written by {len(ranks)} processes, this run has "
+                  f"{self.dist.world_size}: data order and noise restart (weights and optimizers resume)")
+        self.log.truncate_after(self.step)
+        return self.step
+
+    # ------------------------------------------------------------------ training
+    def lr_factor(self, step: int) -> float:
+        """§5: halve the learning rate every ``lr_halve_every`` epochs (same on every rank)."""
+        if self.cfg.lr_halve_every <= 0:
+            return 1.0
+        epoch = step * self.cfg.batch_size * self.dist.world_size / max(self.data.n_total, 1)
+        return 0.5 ** math.floor(epoch / self.cfg.lr_halve_every)
+
+    def train_step(self) -> dict:
+        f = self.lr_factor(self.step)
+        for opt, lr in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * f
+        batch = next_batch(self.data, self.sampler, captions_per_image=self.cfg.captions_per_image,
+                           device=self.dist.device)
+        stats = gan_step(self.G_train, self.D_train, self.opt_g, self.opt_d, batch, self.step_options)
+        if self.G_ema is not None:
+            decay = min(self.cfg.ema_decay, (1.0 + self.step) / (10.0 + self.step))
+            ema_update(self.G_ema, self.G, decay)
+        self.step += 1
+        self._check_health(stats)
+        return stats
+
+    def _check_health(self, stats: dict) -> None:
+        """Stop with a message on NaN/inf, or when D wins outright for ``diverge_patience`` steps
+        (D loss ≈ 0 while G's fake term is huge). Decided on rank-averaged numbers."""
+        vals = dist_utils.all_reduce_mean(torch.tensor([stats["d_loss"], stats["g_loss"], stats["g_fake"]]),
+                                          self.dist)
+        d, g, g_fake = (float(v) for v in vals)
+        if not all(math.isfinite(v) for v in (d, g)):
+            last = self._last_checkpoint_name()
+            self._stop(f"step {self.step}: the losses became NaN/inf (d_loss={d}, g_loss={g}); "
+                       f"last checkpoint: {last}. Try a lower learning rate or --spectral-norm.")
+        self.stuck = self.stuck + 1 if (d < 1e-3 and g_fake > 10.0) else 0
+        if self.cfg.diverge_patience and self.stuck >= self.cfg.diverge_patience:
+            last = self._last_checkpoint_name()
+            self._stop(f"step {self.step}: training diverged — D has won outright for {self.stuck} "
+                       f"steps (d_loss={d:.2e}, g_fake={g_fake:.1f}); last checkpoint: {last}. "
+                       "Try --lr-d lower than --lr-g, --spectral-norm or --minibatch-std.")
+
+    def _last_checkpoint_name(self) -> str:
+        found = self.checkpoints()
+        return str(found[-1]) if found else "none yet"
+
+    def _stop(self, message: str):
+        self.log.write({"event": "stopped", "step": self.step, "message": message})
+        if self.dist.is_main:
+            plot_losses(self.log.read(), self.run_dir / "loss_curve.png")
+        raise TrainingStopped(message)
+
+    def train(self, *, export: bool = True) -> dict:
+        """Train up to ``cfg.steps``; then save a checkpoint and (``export``) write weights/."""
+        from tqdm import tqdm
+
+        cfg = self.cfg
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=not (self.progress and self.dist.is_main),
+                   desc=f"train {cfg.variant}", unit="step", dynamic_ncols=True)
+        acc, t0 = {}, time.perf_counter()
+        while self.step < cfg.steps:
+            stats = self.train_step()
+            for k, v in stats.items():
+                acc.setdefault(k, []).append(v)
+            bar.update(1)
+            if cfg.log_every and self.step % cfg.log_every == 0:
+                self._log_train(acc, time.perf_counter() - t0)
+                bar.set_postfix(d=f"{stats['d_loss']:.3f}", g=f"{stats['g_loss']:.3f}")
+                acc, t0 = {}, time.perf_counter()
+            if cfg.sample_every and self.step % cfg.sample_every == 0 and self.dist.is_main:
+                self.sample_grid()
+            if cfg.ckpt_every and self.step % cfg.ckpt_every == 0:
+                self.save()
+        bar.close()
+        if not self.checkpoints() or self.checkpoints()[-1].name != f"step_{self.step:08d}.pt":
+            self.save()
+        result = {"step": self.step}
+        if export and self.dist.is_main:
+            from .gan_export import export_weights
+
+            result.update(export_weights(self))
+        dist_utils.barrier(self.dist)
+        return result
+
+    def _log_train(self, acc: dict, seconds: float) -> None:
+        n = len(acc.get("d_loss", [])) or 1
+        rec = {"event": "train", "step": self.step, "epoch": round(self.sampler.epoch, 3),
+               "lr_g": self.opt_g.param_groups[0]["lr"], "lr_d": self.opt_d.param_groups[0]["lr"],
+               "sec_per_step": round(seconds / n, 4)}
+        rec.update({k: sum(v) / len(v) for k, v in acc.items()})
+        self.log.write(rec)
+
+    # ------------------------------------------------------------------ samples
+    def export_generator(self) -> Generator:
+        return self.G_ema if self.G_ema is not None else self.G
+
+    def grid_inputs(self, cols: int = 8) -> tuple[tuple, dict]:
+        """Fixed (z, caption) grid: rows = the data's grid captions, columns = fixed z."""
+        emb = self.data.grid_emb
+        rows = emb.shape[0]
+        gen = torch.Generator().manual_seed(self.cfg.seed + 12345)
+        z = torch.randn(cols, self.g_cfg.z_dim, generator=gen)
+        z, emb = z.repeat(rows, 1), emb.repeat_interleave(cols, dim=0)
+        kwargs = {"cond_noise": torch.zeros(z.shape[0], self.g_cfg.proj_dim)} if self.g_cfg.cond_aug else {}
+        dev = self.dist.device
+        return (z.to(dev), emb.to(dev)), {k: v.to(dev) for k, v in kwargs.items()}
+
+    @torch.no_grad()
+    def sample_grid(self, tag: str | None = None, cols: int = 8) -> float:
+        """Write train-mode and eval-mode grids; log mean |eval − train| of the exported G."""
+        if self.data.grid_emb is None:
+            return float("nan")
+        args, kwargs = self.grid_inputs(cols)
+        tag = tag or f"step_{self.step:08d}"
+        with frozen_buffers(self.G):
+            self.G.train()
+            save_grid(self.G(*args, **kwargs), self.run_dir / "samples" / f"{tag}.png", cols)
+        g = self.export_generator()
+        with frozen_buffers(g):
+            g.eval()
+            save_grid(g(*args, **kwargs), self.run_dir / "samples" / f"{tag}_eval.png", cols)
+        gap = eval_train_gap(g, *args, **kwargs)
+        self.log.write({"event": "samples", "step": self.step, "eval_train_gap": gap})
+        plot_losses(self.log.read(), self.run_dir / "loss_curve.png")
+        return gap

@@ -1,0 +1,110 @@
+"""GAN, GAN-CLS, GAN-INT and GAN-INT-CLS losses (Reed et al. 2016 §4.2 Alg. 1, §4.3), term by term.
+
+Losses live apart from the networks (StyleGAN3 style): every function takes D's *logits*
+(pre-sigmoid scores) and returns ``(loss, terms)`` where ``terms`` maps each term to a float for
+the log. With σ the sigmoid and BCE(s, y) = −[y log σ(s) + (1−y) log(1−σ(s))] (BCE-with-logits,
+numerically safe), maximising the paper's objectives is minimising:
+
+    D (gan, gan-int):         BCE(s_r, 1) + BCE(s_f, 0)                  = −[log s_r + log(1−s_f)]
+    D (gan-cls, gan-int-cls): BCE(s_r, 1) + ½ (BCE(s_w, 0) + BCE(s_f, 0))
+                                                = −[log s_r + ½(log(1−s_w) + log(1−s_f))]
+    G (all):                  BCE(s_f, 1)       non-saturating form of log(1−s_f) (Alg. 1: L_G ← log s_f)
+    G (gan-int, gan-int-cls): + λ_int · BCE(s_i, 1)
+                                  §4.3: E[log(1 − D(G(z, βt₁+(1−β)t₂)))], β = 0.5, λ_int = 1
+
+s_r = D(x, h) real image + right text, s_w = D(x, ĥ) real image + wrong text, s_f = D(G(z, h), h),
+s_i = D(G(z, h_int), h_int). D gets each of them from its own forward call (BatchNorm statistics
+per kind of batch, DESIGN §7).
+
+Option ``d_int_fakes`` (off in the paper): D also learns to call the interpolated fakes fake, in
+their own call; their BCE then shares the fake term's weight with s_f:
+BCE(s_f, 0) → ½ (BCE(s_f, 0) + BCE(s_i, 0)). Without it, D never trains on interpolated batches
+while G is scored on them, which leaves G a way to fool D through batch statistics.
+
+Extras against conditional mode collapse (off = the paper): StackGAN's KL term for conditioning
+augmentation (``Generator.text_code``) and Mao et al. 2019's mode-seeking term
+L_ms = 1 / (mean|G(z₁,h) − G(z₂,h)| / mean|z₁ − z₂| + ε).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import UserError
+
+VARIANTS = ("gan", "gan-cls", "gan-int", "gan-int-cls")
+BETA = 0.5  # §4.3: "In practice we found that fixing β = 0.5 works well."
+
+
+def check_variant(variant: str) -> str:
+    if variant not in VARIANTS:
+        raise UserError(f"unknown variant {variant!r}: choose one of {', '.join(VARIANTS)}")
+    return variant
+
+
+def uses_wrong_text(variant: str) -> bool:
+    """GAN-CLS (§4.2): D also scores real images with mismatching text."""
+    return check_variant(variant).endswith("cls")
+
+
+def uses_interpolation(variant: str) -> bool:
+    """GAN-INT (§4.3): G is also trained on interpolated text embeddings."""
+    return check_variant(variant).startswith("gan-int")
+
+
+def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+def interpolate_embeddings(emb: torch.Tensor, perm: torch.Tensor, beta: float = BETA) -> torch.Tensor:
+    # §4.3: h_int = β t₁ + (1 − β) t₂, t₂ = the batch's embeddings in shuffled order
+    return beta * emb + (1.0 - beta) * emb[perm]
+
+
+# ---------------------------------------------------------------------------------------------
+# Discriminator: maximise log s_r + ½(log(1 − s_w) + log(1 − s_f))        (§4.2 Alg. 1, lines 9-11)
+# ---------------------------------------------------------------------------------------------
+def d_loss(variant: str, s_real: torch.Tensor, s_fake: torch.Tensor, s_wrong: torch.Tensor | None = None,
+           s_int: torch.Tensor | None = None):
+    """D's loss for ``variant`` from logits; ``s_int`` (interpolated fakes) only when D trains on them."""
+    terms = {"d_real": _bce(s_real, 1.0)}
+    fake = _bce(s_fake, 0.0)
+    terms["d_fake"] = fake
+    if s_int is not None:  # option d_int_fakes: the fake term is shared by both kinds of fakes
+        terms["d_int"] = _bce(s_int, 0.0)
+        fake = 0.5 * (fake + terms["d_int"])
+    if uses_wrong_text(variant):
+        if s_wrong is None:
+            raise ValueError(f"{variant} needs s_wrong (real image, wrong text)")
+        terms["d_wrong"] = _bce(s_wrong, 0.0)
+        # §4.2 Alg. 1: log s_r + ½(log(1−s_w) + log(1−s_f))
+        loss = terms["d_real"] + 0.5 * (terms["d_wrong"] + fake)
+    else:
+        loss = terms["d_real"] + fake                               # plain GAN: log s_r + log(1−s_f)
+    return loss, {k: float(v.detach()) for k, v in terms.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Generator: maximise log s_f (+ log s_i for GAN-INT)              (§4.2 Alg. 1, line 12; §4.3)
+# ---------------------------------------------------------------------------------------------
+def g_loss(variant: str, s_fake: torch.Tensor, s_int: torch.Tensor | None = None, *, int_weight: float = 1.0):
+    """G's adversarial loss for ``variant`` from logits (non-saturating, as in the paper's code)."""
+    terms = {"g_fake": _bce(s_fake, 1.0)}
+    loss = terms["g_fake"]
+    if uses_interpolation(variant):
+        if s_int is None:
+            raise ValueError(f"{variant} needs s_int (interpolated-text fakes)")
+        terms["g_int"] = _bce(s_int, 1.0)
+        loss = loss + int_weight * terms["g_int"]                   # §4.3: + E[log D(G(z, h_int), h_int)]
+    return loss, {k: float(v.detach()) for k, v in terms.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Mode seeking (Mao et al. 2019, Eq. 3): maximise d_I(G(z₁,c), G(z₂,c)) / d_z(z₁, z₂)
+# ---------------------------------------------------------------------------------------------
+def mode_seeking_loss(x1: torch.Tensor, x2: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor,
+                      eps: float = 1e-5) -> torch.Tensor:
+    """1 / (ratio + ε), the form of the MSGAN reference code; x1, x2 share their captions."""
+    ratio = torch.mean(torch.abs(x1 - x2)) / torch.mean(torch.abs(z1 - z2))
+    return 1.0 / (ratio + eps)

@@ -1,0 +1,141 @@
+"""Style encoder S trained on the frozen generator (Reed et al. 2016 §4.4).
+
+    L_style = E_{t, z ~ N(0, I)} ‖z − S(G(z, φ(t)))‖²₂
+
+G is the exported generator (eval mode, standing BN statistics — exactly what the pipeline
+runs), φ(t) comes from the caption-embedding cache of the training captions. The loss is
+reported on held-out z (a fixed seeded set never drawn in training) next to the trivial
+baseline E‖z‖² = z_dim of predicting 0. At the end S's BN statistics are recomputed on G's
+images (standing statistics, as for G) and S is added to the weights folder.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+
+from ..models import Generator, StyleEncoder
+from .standing_stats import recompute_bn_stats
+
+
+@dataclass
+class StyleTrainConfig:
+    steps: int = 3000
+    batch_size: int = 64
+    lr: float = 2e-4                # Adam, as for the GAN (§5)
+    beta1: float = 0.5
+    beta2: float = 0.999
+    captions_per_image: int = 4     # the GAN's training embeddings (§5)
+    single_caption_share: float = 0.5  # share of batch rows using one caption (what users type)
+    eval_every: int = 250
+    eval_size: int = 512            # held-out z
+    standing_stats_batches: int = 50
+    seed: int = 0
+
+
+def style_loss(z: torch.Tensor, z_hat: torch.Tensor) -> torch.Tensor:
+    # §4.4: L_style = E ‖z − S(G(z, φ(t)))‖²₂ (squared L2 over z's dimensions, mean over the batch)
+    return (z - z_hat).pow(2).sum(dim=1).mean()
+
+
+class StyleTrainer:
+    """Train ``StyleEncoder(style_cfg)`` against a frozen ``generator``.
+
+    ``sample_embeddings(n, k, generator)`` returns training text embeddings;
+    ``heldout_embeddings`` (optional) the same for held-out captions used in the report."""
+
+    def __init__(self, cfg: StyleTrainConfig, generator: Generator, style_cfg, sample_embeddings, *,
+                 heldout_embeddings=None, device="cpu"):
+        self.cfg, self.device = cfg, torch.device(device)
+        self.G = generator.to(self.device).eval().requires_grad_(False)
+        torch.manual_seed(cfg.seed)
+        self.S = StyleEncoder(style_cfg).to(self.device)
+        self.opt = torch.optim.Adam(self.S.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        self.sample = sample_embeddings
+        self.step, self.history = 0, []
+        self._heldout = self._make_heldout(heldout_embeddings or sample_embeddings)
+
+    @torch.no_grad()
+    def _render(self, z: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        kwargs = {}
+        if self.G.cfg.cond_aug:  # eval mode: the text code is μ, as in the pipeline
+            kwargs["cond_noise"] = torch.zeros(z.shape[0], self.G.cfg.proj_dim, device=self.device)
+        return self.G(z.to(self.device), emb.to(self.device), **kwargs)
+
+    def _embeddings(self, n: int, generator=None) -> torch.Tensor:
+        n1 = int(round(n * self.cfg.single_caption_share))
+        parts = [self.sample(n - n1, self.cfg.captions_per_image, generator)]
+        if n1:
+            parts.append(self.sample(n1, 1, generator))
+        return torch.cat(parts)
+
+    def _make_heldout(self, sampler):
+        gen = torch.Generator().manual_seed(self.cfg.seed + 1_000_003)
+        n = self.cfg.eval_size
+        z = torch.randn(n, self.G.cfg.z_dim, generator=gen)
+        old, self.sample = self.sample, sampler
+        try:
+            emb = self._embeddings(n, gen)
+        finally:
+            self.sample = old
+        return z, emb
+
+    def train_step(self) -> float:
+        z = torch.randn(self.cfg.batch_size, self.G.cfg.z_dim)
+        x = self._render(z, self._embeddings(self.cfg.batch_size))
+        loss = style_loss(z.to(self.device), self.S(x))
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self.step += 1
+        return float(loss.detach())
+
+    @torch.no_grad()
+    def evaluate(self) -> dict:
+        """L_style on the held-out z (S in eval mode), with the predict-0 baseline E‖z‖²."""
+        was = self.S.training
+        self.S.eval()
+        z, emb = self._heldout
+        total = 0.0
+        for s in range(0, len(z), 128):
+            zb = z[s:s + 128].to(self.device)
+            total += float(style_loss(zb, self.S(self._render(zb, emb[s:s + 128])))) * len(zb)
+        self.S.train(was)
+        loss = total / len(z)
+        baseline = float(z.pow(2).sum(1).mean())
+        return {"heldout_loss": loss, "baseline_loss": baseline, "relative": loss / baseline}
+
+    def finish(self) -> None:
+        """Standing BN statistics for S on G's images, then eval mode."""
+        gen = torch.Generator().manual_seed(self.cfg.seed + 4242)
+
+        def make_batch(i):
+            z = torch.randn(self.cfg.batch_size, self.G.cfg.z_dim, generator=gen)
+            return (self._render(z, self._embeddings(self.cfg.batch_size, gen)),), {}
+
+        recompute_bn_stats(self.S, make_batch, self.cfg.standing_stats_batches)
+
+    def train(self, progress: bool = True, log=None) -> dict:
+        from tqdm import tqdm
+
+        bar = tqdm(total=self.cfg.steps, initial=self.step, disable=not progress, desc="train-style",
+                   unit="step", dynamic_ncols=True)
+        t0, recent = time.perf_counter(), []
+        while self.step < self.cfg.steps:
+            recent.append(self.train_step())
+            bar.update(1)
+            if self.cfg.eval_every and self.step % self.cfg.eval_every == 0:
+                rec = {"step": self.step, "train_loss": sum(recent) / len(recent), **self.evaluate()}
+                self.history.append(rec)
+                bar.set_postfix(train=f"{rec['train_loss']:.2f}", heldout=f"{rec['heldout_loss']:.2f}")
+                if log:
+                    log(rec)
+                recent = []
+        bar.close()
+        self.finish()
+        final = {"step": self.step, **self.evaluate(), "seconds": round(time.perf_counter() - t0, 1)}
+        if log:
+            log({"event": "final", **final})
+        return final

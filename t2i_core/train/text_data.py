@@ -1,0 +1,119 @@
+"""In-memory (image, caption, class) bank and class-balanced batches for DS-SJE training.
+
+Images are 64×64, so a whole split fits in memory as uint8 (20,000 images ≈ 250 MB) and every
+caption as uint8 character ids. A batch is ``classes_per_batch`` classes × ``images_per_class``
+images, one random caption each: several pairs per class make the class averages of the DS-SJE
+terms (Reed et al. CVPR 2016 §3) meaningful.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import UserError
+from ..text.alphabet import CHAR_TO_INDEX, encode
+
+_LUT = np.zeros(256, dtype=np.uint8)
+for _c, _i in CHAR_TO_INDEX.items():
+    if ord(_c) < 256:
+        _LUT[ord(_c)] = _i
+
+
+def encode_captions(captions, max_len: int) -> torch.Tensor:
+    """Clean captions → uint8 char ids [N, max_len] (same ids as ``alphabet.encode``)."""
+    out = np.zeros((len(captions), max_len), dtype=np.uint8)
+    for n, cap in enumerate(captions):
+        raw = cap.encode("ascii", "ignore")
+        if len(raw) != len(cap):  # not plain ASCII: take the reference path
+            out[n] = encode(cap, max_len)
+            continue
+        ids = _LUT[np.frombuffer(raw[:max_len], dtype=np.uint8)]
+        out[n, : len(ids)] = ids
+    return torch.from_numpy(out)
+
+
+class PairBank:
+    """One split of a dataset in memory: images, caption ids, class of every image."""
+
+    def __init__(self, index, split: str, *, image_size: int = 64, max_len: int = 201,
+                 progress: bool = False):
+        from ..data.dataset import load_image_array
+
+        records = [i for i in index.indices(split) if index.records[i].captions]
+        if not records:
+            raise UserError(f"the {split!r} split has no captioned images")
+        images, ok = load_image_array(index, records, image_size, progress=progress, return_ok=True)
+        keep = np.flatnonzero(ok)
+        if len(keep) == 0:
+            raise UserError(f"no image of the {split!r} split could be read")
+        self.record_ids = [records[j] for j in keep]
+        recs = [index.records[i] for i in self.record_ids]
+        self.class_names = sorted({r.class_name for r in recs})
+        pos = {n: k for k, n in enumerate(self.class_names)}
+        labels = np.array([pos[r.class_name] for r in recs], dtype=np.int64)
+        order = np.argsort(labels, kind="stable")  # images grouped by class
+        self.record_ids = [self.record_ids[j] for j in order]
+        self.images = torch.from_numpy(np.ascontiguousarray(images[keep][order])).permute(0, 3, 1, 2).contiguous()
+        self.labels = torch.from_numpy(labels[order])
+        counts = torch.bincount(self.labels, minlength=len(self.class_names))
+        self.class_count = counts
+        self.class_start = torch.cat([torch.zeros(1, dtype=torch.long), counts.cumsum(0)[:-1]])
+        n_caps = torch.tensor([len(index.records[i].captions) for i in self.record_ids])
+        self.cap_count = n_caps
+        self.cap_start = torch.cat([torch.zeros(1, dtype=torch.long), n_caps.cumsum(0)[:-1]])
+        self.char_ids = encode_captions([c for i in self.record_ids for c in index.records[i].captions], max_len)
+        # captions of a class are contiguous too (records are grouped by class)
+        self.class_cap_count = torch.zeros(self.n_classes, dtype=torch.long).index_add_(0, self.labels, n_caps)
+        self.class_cap_start = torch.cat([torch.zeros(1, dtype=torch.long), self.class_cap_count.cumsum(0)[:-1]])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def sample(self, gen: torch.Generator, classes_per_batch: int, images_per_class: int,
+               captions_per_class: int = 0):
+        """(image rows [B], caption rows [T], image classes [B], caption classes [T]) for one
+        balanced batch. ``captions_per_class`` 0: one caption of each sampled image (T = B);
+        otherwise that many captions drawn from all captions of each class."""
+        k = min(classes_per_batch, self.n_classes)
+        classes = torch.randperm(self.n_classes, generator=gen)[:k]
+        count = self.class_count[classes].unsqueeze(1)                      # [K, 1]
+        width = max(int(count.max()), images_per_class)
+        score = torch.rand(k, width, generator=gen)
+        score = score.masked_fill(torch.arange(width).unsqueeze(0) >= count, -1.0)
+        pick = score.topk(images_per_class, dim=1).indices                   # distinct if possible
+        pick = torch.where(pick < count, pick, pick % count)
+        rows = (self.class_start[classes].unsqueeze(1) + pick).reshape(-1)
+        if not captions_per_class:
+            caps = self.cap_start[rows] + (torch.rand(len(rows), generator=gen) * self.cap_count[rows]).long()
+            return rows, caps, self.labels[rows], self.labels[rows]
+        n = self.class_cap_count[classes].unsqueeze(1)
+        draw = (torch.rand(k, captions_per_class, generator=gen) * n).long()
+        caps = (self.class_cap_start[classes].unsqueeze(1) + draw).reshape(-1)
+        return rows, caps, self.labels[rows], classes.repeat_interleave(captions_per_class)
+
+    def batch(self, gen: torch.Generator, classes_per_batch: int, images_per_class: int,
+              captions_per_class: int = 0, augment: bool = True):
+        """(images float [B, 3, H, W] in [-1, 1], char ids [T, L], image labels [B], text labels [T])."""
+        rows, caps, labels, text_labels = self.sample(gen, classes_per_batch, images_per_class,
+                                                      captions_per_class)
+        images = self.images[rows].float().div_(127.5).sub_(1.0)
+        if augment:
+            images = augment_batch(images, gen)
+        return images, self.char_ids[caps].long(), labels, text_labels
+
+
+def augment_batch(images: torch.Tensor, gen: torch.Generator, shift: int = 4) -> torch.Tensor:
+    """Random translation by up to ``shift`` pixels (edge pixels repeated) and horizontal flip.
+    No colour jitter: colours are what captions describe."""
+    b, _, h, w = images.shape
+    flip = torch.rand(b, generator=gen) < 0.5
+    images = torch.where(flip.view(b, 1, 1, 1), images.flip(-1), images)
+    padded = F.pad(images, (shift, shift, shift, shift), mode="replicate")
+    offs = torch.randint(0, 2 * shift + 1, (b, 2), generator=gen).tolist()
+    return torch.stack([padded[i, :, y : y + h, x : x + w] for i, (y, x) in enumerate(offs)])

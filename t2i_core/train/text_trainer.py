@@ -1,0 +1,276 @@
+"""Train φ (char-CNN-RNN) and θ (image CNN) jointly with DS-SJE (Reed et al. 2016 §3.2).
+
+A small Trainer (lucidrains style): ``train()``, ``save()``, ``load()``; tqdm with
+``initial=step``; exact resume (models, optimizer, step, sampler and torch RNG states).
+The run folder (StyleGAN3 style) gets its resolved config first::
+
+    RUN/config.json             resolved settings (written before anything else)
+    RUN/log.jsonl               training losses and validation figures
+    RUN/checkpoints/last.pt     training state (tensors only, atomic)
+    RUN/training.png            loss and zero-shot accuracy curves
+    RUN/weights/                weights folder: text_encoder + image_encoder (+ evaluation)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..errors import UserError
+
+RESUMABLE = {"steps", "threads", "val_every", "ckpt_every", "log_every"}  # may change on --resume
+
+
+@dataclass
+class TextTrainConfig:
+    """Optimisation settings of ``train-text`` (components have their own configs)."""
+    steps: int = 2400
+    classes_per_batch: int = 32
+    images_per_class: int = 4
+    captions_per_class: int = 0    # 0: one caption per image; else drawn from the class's captions
+    lr: float = 1e-3               # Adam; warm-up then cosine decay to lr * lr_min_ratio
+    lr_min_ratio: float = 0.05
+    warmup_steps: int = 100
+    betas: tuple = (0.9, 0.999)
+    weight_decay: float = 0.0
+    grad_clip: float = 5.0
+    margin: float = 1.0            # Δ(y, y') = margin for y' ≠ y
+    reduction: str = "mean"        # DS-SJE hinge over wrong classes: "mean" (Reed's code) or "max"
+    augment: bool = True
+    val_every: int = 300
+    val_captions_per_class: int = 20
+    ckpt_every: int = 300
+    log_every: int = 20
+    seed: int = 0
+    threads: int = 2
+
+
+TRAIN_PRESETS = {
+    "tiny": dict(steps=6, classes_per_batch=6, images_per_class=2, warmup_steps=1, val_every=3,
+                 ckpt_every=3, log_every=1, val_captions_per_class=4, threads=1),
+    "small": {},
+    "reed": dict(steps=20000, classes_per_batch=64, images_per_class=4, lr=2e-4, val_every=1000,
+                 ckpt_every=1000),
+}
+
+
+def train_preset(name: str, **overrides) -> TextTrainConfig:
+    if name not in TRAIN_PRESETS:
+        raise UserError(f"unknown preset {name!r}: choose one of {', '.join(TRAIN_PRESETS)}")
+    cfg = TextTrainConfig(**TRAIN_PRESETS[name])
+    return _override(cfg, overrides)
+
+
+def _override(cfg: TextTrainConfig, overrides: dict) -> TextTrainConfig:
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    unknown = sorted(set(overrides) - set(TextTrainConfig.__dataclass_fields__))
+    if unknown:
+        raise UserError(f"unknown training settings: {unknown}")
+    cfg = replace(cfg, **overrides)
+    for name in ("steps", "classes_per_batch", "images_per_class", "val_every", "ckpt_every",
+                 "log_every", "threads", "val_captions_per_class"):
+        if int(getattr(cfg, name)) < 1:
+            raise UserError(f"{name.replace('_', '-')} must be at least 1, got {getattr(cfg, name)}")
+    if cfg.captions_per_class < 0:
+        raise UserError(f"captions-per-class must be 0 (one per image) or more, got {cfg.captions_per_class}")
+    if cfg.classes_per_batch < 2:
+        raise UserError("a DS-SJE batch needs at least 2 classes (batch size ≥ 2 × images per class)")
+    if not cfg.lr > 0:
+        raise UserError(f"lr must be positive, got {cfg.lr}")
+    return cfg
+
+
+def lr_at(cfg: TextTrainConfig, step: int) -> float:
+    """Linear warm-up, then cosine decay to ``lr * lr_min_ratio`` at ``cfg.steps``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    t = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))
+    return cfg.lr * (cfg.lr_min_ratio + (1 - cfg.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+class TextTrainer:
+    """DS-SJE training of a text encoder and an image encoder in ``run_dir``."""
+
+    def __init__(self, run_dir, *, data=None, preset: str = "small", overrides: dict | None = None,
+                 resume: bool = False, progress: bool = True, minutes: float | None = None,
+                 stop_at: int | None = None, eval_test: bool = True):
+        from . import text_run
+
+        self.run = Path(run_dir)
+        self.progress, self.minutes, self.stop_at, self.eval_test = progress, minutes, stop_at, eval_test
+        self.config = text_run.resolve_config(self.run, data, preset, overrides or {}, resume)
+        self.tcfg = _override(TextTrainConfig(**{k: tuple(v) if isinstance(v, list) else v
+                                                 for k, v in self.config["training"].items()}), {})
+        self.step, self.elapsed_s, self.cpu_s = 0, 0.0, 0.0
+        self._built = False
+
+    # ------------------------------------------------------------------ setup
+    def build(self) -> None:
+        """Models, optimizer, data in memory; restores the checkpoint when there is one."""
+        import torch
+
+        from ..config import ImageEncoderConfig, TextEncoderConfig, from_dict
+        from ..data.dataset import open_dataset
+        from ..text.char_cnn_rnn import CharCNNRNN
+        from ..text.image_encoder import ImageEncoder
+        from . import text_run
+        from .text_data import PairBank
+
+        torch.set_num_threads(int(self.tcfg.threads))
+        comps = self.config["components"]
+        torch.manual_seed(self.tcfg.seed)
+        self.text_encoder = CharCNNRNN(from_dict(TextEncoderConfig, comps["text_encoder"]))
+        self.image_encoder = ImageEncoder(from_dict(ImageEncoderConfig, comps["image_encoder"]))
+        params = list(self.text_encoder.parameters()) + list(self.image_encoder.parameters())
+        self.optimizer = torch.optim.Adam(params, lr=self.tcfg.lr, betas=tuple(self.tcfg.betas),
+                                          weight_decay=self.tcfg.weight_decay)
+        self.gen = torch.Generator().manual_seed(self.tcfg.seed)
+        self.index = open_dataset(self.config["data"])
+        size, max_len = self.image_encoder.cfg.image_size, self.text_encoder.cfg.max_len
+        self.bank = PairBank(self.index, "train", image_size=size, max_len=max_len, progress=self.progress)
+        self.val_split = "val" if self.index.indices("val") else None
+        self.val_images = None
+        if self.val_split and len(self.index.classes["val"]) >= 2:
+            from ..data.dataset import load_image_array
+            self.val_images = load_image_array(self.index, self.index.indices("val"), size, progress=False)
+        else:
+            self.val_split = None
+        text_run.write_dataset_info(self.run, self.config, self.index, self.bank)
+        if self.ckpt_path.is_file():
+            self.load()
+        self._built = True
+
+    @property
+    def ckpt_path(self) -> Path:
+        return self.run / "checkpoints" / "last.pt"
+
+    # ------------------------------------------------------------------ state
+    def save(self) -> Path:
+        import torch
+
+        from ..checkpoint import save_training_state
+
+        state = {
+            "step": self.step, "elapsed_s": self.elapsed_s, "cpu_s": self.cpu_s,
+            "text_encoder": self.text_encoder.state_dict(),
+            "image_encoder": self.image_encoder.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng_torch": torch.get_rng_state(), "rng_sampler": self.gen.get_state(),
+        }
+        return save_training_state(self.ckpt_path, state)
+
+    def load(self) -> None:
+        import torch
+
+        from ..checkpoint import CheckpointError, load_state_dict_strict, load_training_state
+        from . import text_run
+
+        state = load_training_state(self.ckpt_path)
+        try:
+            load_state_dict_strict(self.text_encoder, state["text_encoder"], "text_encoder")
+            load_state_dict_strict(self.image_encoder, state["image_encoder"], "image_encoder")
+            self.optimizer.load_state_dict(state["optimizer"])
+            torch.set_rng_state(state["rng_torch"])
+            self.gen.set_state(state["rng_sampler"])
+            self.step = int(state["step"])
+        except (KeyError, ValueError) as exc:
+            raise CheckpointError(f"{self.ckpt_path} does not fit this run's config ({exc})") from None
+        self.elapsed_s, self.cpu_s = float(state["elapsed_s"]), float(state["cpu_s"])
+        text_run.truncate_log(self.run, self.step)
+
+    # ------------------------------------------------------------------ loop
+    def train_step(self) -> dict:
+        from ..text.sje import ds_sje_loss
+
+        t = self.tcfg
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr_at(t, self.step)
+        images, char_ids, labels, text_labels = self.bank.batch(
+            self.gen, t.classes_per_batch, t.images_per_class, t.captions_per_class, t.augment)
+        self.text_encoder.train()
+        self.image_encoder.train()
+        loss, parts = ds_sje_loss(self.image_encoder(images), self.text_encoder(char_ids), labels,
+                                  text_labels=text_labels, margin=t.margin, reduction=t.reduction,
+                                  return_parts=True)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if t.grad_clip:
+            import torch
+            torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]],
+                                           t.grad_clip)
+        self.optimizer.step()
+        self.step += 1
+        return {"loss": float(loss.detach()), "loss_image": float(parts["image"]), "loss_text": float(parts["text"])}
+
+    def validate(self, split=None, max_captions=None) -> dict | None:
+        from ..text.zero_shot import zero_shot_eval
+
+        split = split or self.val_split
+        if split is None:
+            return None
+        images = self.val_images if split == self.val_split else None
+        return zero_shot_eval(self.text_encoder, self.image_encoder, self.index, split, images=images,
+                              max_captions_per_class=max_captions, seed=self.tcfg.seed)
+
+    def train(self) -> dict:
+        """Train to ``steps`` (or ``stop_at`` / the ``minutes`` cap); returns the final figures."""
+        from tqdm.auto import tqdm
+
+        from . import text_run
+
+        if not self._built:
+            self.build()
+        t = self.tcfg
+        start_wall, start_cpu = time.perf_counter(), time.process_time()
+        base_wall, base_cpu = self.elapsed_s, self.cpu_s
+        target = min(t.steps, self.stop_at) if self.stop_at else t.steps
+        bar = tqdm(total=t.steps, initial=self.step, desc="train-text", disable=not self.progress,
+                   unit="step", dynamic_ncols=True)
+        acc, capped, postfix = [], False, {}
+        while self.step < target:
+            acc.append(self.train_step())
+            self.elapsed_s = base_wall + time.perf_counter() - start_wall
+            self.cpu_s = base_cpu + time.process_time() - start_cpu
+            bar.update(1)
+            if self.step % t.log_every == 0 or self.step == target:
+                row = text_run.mean_row(acc, step=self.step, lr=lr_at(t, self.step - 1),
+                                        elapsed_s=round(self.elapsed_s, 2), cpu_s=round(self.cpu_s, 2))
+                text_run.append_log(self.run, row)
+                postfix["loss"] = f"{row['loss']:.3f}"
+                bar.set_postfix(postfix)
+                acc = []
+            if self.step % t.val_every == 0 or self.step == t.steps:
+                val = self.validate(max_captions=t.val_captions_per_class)
+                if val is not None:
+                    text_run.append_log(self.run, {"step": self.step, "val": val})
+                    postfix["val_top1"] = f"{val['zero_shot_top1']:.3f}"
+                    bar.set_postfix(postfix)
+                text_run.plot(self.run)
+            capped = bool(self.minutes) and self.elapsed_s >= self.minutes * 60
+            if self.step % t.ckpt_every == 0 or self.step == target or capped:
+                self.save()
+            if capped:
+                bar.write(f"time cap of {self.minutes} min reached at step {self.step}/{t.steps}; "
+                          "--resume continues")
+                break
+        bar.close()
+        if self.step < t.steps and not capped:
+            return {"paused_at": self.step}
+        return self.finish(stopped_early=self.step < t.steps)
+
+    def finish(self, stopped_early: bool = False) -> dict:
+        """Final figures (val; test = unseen classes, every caption), weights folder, plot."""
+        from . import text_run
+
+        figures = {}
+        if self.val_split:
+            figures["val"] = self.validate()
+        if self.eval_test and len(self.index.classes["test"]) >= 2:
+            figures["test"] = self.validate("test")
+        text_run.append_log(self.run, {"step": self.step, "final": figures})
+        text_run.plot(self.run)
+        text_run.save_weights_folder(self, figures, stopped_early)
+        return figures

@@ -1,0 +1,80 @@
+"""One headless-Chromium pass over the app: type a caption, click Generate, see the gallery fill;
+move the noise-interpolation slider and see the frame change. Python playwright drives the
+Debian chromium (``apt-get install -y chromium``; ``.ci/run`` installs it)."""
+
+import socket
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/lib/chromium/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"{CHROMIUM} is missing: install the Debian chromium (apt-get install -y chromium)")
+
+
+@pytest.fixture(scope="module")
+def url():
+    import app
+    from t2i_core import T2IPipeline
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo = app.build_demo(T2IPipeline.from_preset("tiny", seed=0))
+    _, address, _ = app.launch(demo, server_name="127.0.0.1", server_port=port,
+                               prevent_thread_lock=True, quiet=True)
+    yield address
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def page(url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(30_000)
+        page.goto(url)
+        yield page
+        browser.close()
+
+
+def image_sources(page, selector: str) -> list[str]:
+    return page.locator(selector).evaluate_all("els => els.map(e => e.getAttribute('src'))")
+
+
+def wait_for_new_sources(page, selector: str, old: list[str], count: int = 1) -> list[str]:
+    page.wait_for_function(
+        """([sel, old, n]) => {
+            const srcs = [...document.querySelectorAll(sel)].map(e => e.getAttribute('src'));
+            return srcs.length >= n && JSON.stringify(srcs) !== JSON.stringify(old);
+        }""", arg=[selector, old, count])
+    return image_sources(page, selector)
+
+
+def test_type_generate_and_slide(page):
+    gallery = "#gen-gallery img"
+    caption = page.locator("#gen-caption textarea")
+    caption.fill("a bird with a purple crown, green wings and a white belly")
+    page.locator("#gen-button").click()
+    first = wait_for_new_sources(page, gallery, [], count=4)
+    assert len(set(first)) == 4  # four different birds
+
+    page.get_by_label("Seed (image i uses seed + i)").fill("10")
+    page.locator("#gen-button").click()
+    second = wait_for_new_sources(page, gallery, first, count=4)
+    assert set(second).isdisjoint(first)
+
+    page.get_by_role("tab", name="Noise interpolation").click()
+    frame = "#noise-frame img"
+    slider = page.locator("#noise-alpha input[type=range]")
+    slider.fill("0.9")
+    one = wait_for_new_sources(page, frame, [])
+    slider.fill("0.1")
+    two = wait_for_new_sources(page, frame, one)
+    assert one != two and all(src for src in one + two)

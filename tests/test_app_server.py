@@ -1,0 +1,171 @@
+"""The app as a live server on 127.0.0.1, driven by gradio_client through every endpoint:
+good input, bad input (plain errors or clamped results; the server keeps serving), the upload
+cap, and 16 parallel clients (no errors, same seed → identical bytes)."""
+
+import hashlib
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from test_app_handlers import bad_images, good_images
+
+CAP = "this bird has a red crown, blue wings and a yellow belly"
+CAP_B = "a bird with a black head, white wings and an orange breast"
+FIXED = {"/generate": ["caption", "n", "seed"],
+         "/interpolate_text": ["caption_a", "caption_b", "beta", "seed"],
+         "/interpolate_noise": ["caption", "seed_a", "seed_b", "alpha"],
+         "/style_transfer": ["image", "captions", "seed"],
+         "/match_scores": ["image", "captions"]}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    import app
+    from t2i_core import T2IPipeline
+
+    demo = app.build_demo(T2IPipeline.from_preset("tiny", seed=0))
+    _, url, _ = app.launch(demo, server_name="127.0.0.1", server_port=free_port(),
+                           prevent_thread_lock=True, quiet=True)
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory):
+    return tmp_path_factory.mktemp("downloads")
+
+
+def connect(url, downloads):
+    from gradio_client import Client
+
+    return Client(url, verbose=False, download_files=str(downloads), analytics_enabled=False)
+
+
+@pytest.fixture(scope="module")
+def client(server, downloads):
+    return connect(server, downloads)
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("photo") / "bird.png"
+    Image.open(__import__("io").BytesIO(good_images()["rgba.png"])).save(path)
+    return str(path)
+
+
+def sha(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def png_64(path) -> bool:
+    with Image.open(path) as im:
+        return im.format == "PNG" and im.size == (64, 64)
+
+
+def test_every_fixed_endpoint_has_its_parameters(client):
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    for name, params in FIXED.items():
+        assert [p["parameter_name"] for p in endpoints[name]["parameters"]] == params
+
+
+def test_generate(client):
+    items = client.predict(CAP, 3, 5, api_name="/generate")
+    assert [it["caption"] for it in items] == ["seed 5", "seed 6", "seed 7"]
+    assert all(png_64(it["image"]) for it in items)
+    again = client.predict(caption=CAP, n=1, seed=6, api_name="/generate")
+    assert sha(again[0]["image"]) == sha(items[1]["image"])
+
+
+def test_sliders_and_clamping(client):
+    frame = client.predict(CAP, CAP_B, 0.3, 2, api_name="/interpolate_text")
+    assert png_64(frame)
+    end = client.predict(CAP, CAP_B, 1.0, 2, api_name="/interpolate_text")
+    assert sha(client.predict(CAP, CAP_B, 7, 2, api_name="/interpolate_text")) == sha(end)
+    assert png_64(client.predict(CAP, 0, 1, 0.5, api_name="/interpolate_noise"))
+    start = client.predict(CAP, 0, 1, 0.0, api_name="/interpolate_noise")
+    assert sha(client.predict(CAP, -5, 1, -2, api_name="/interpolate_noise")) == sha(start)
+    assert len(client.predict(CAP, 10**6, -5, api_name="/generate")) == 16
+
+
+def test_strip_endpoints(client):
+    for api, args in (("/interpolate_text_strip", (CAP, CAP_B, 0, 4)),
+                      ("/interpolate_noise_strip", (CAP, 0, 1, 4))):
+        strip, gif = client.predict(*args, api_name=api)
+        assert Image.open(strip).size[0] > 4 * 64
+        assert Image.open(gif).format == "GIF"
+
+
+def test_style_transfer_and_match_scores(client, photo):
+    from gradio_client import handle_file
+
+    items = client.predict(handle_file(photo), f"{CAP}\n{CAP_B}", 0, api_name="/style_transfer")
+    assert [it["caption"] for it in items] == [CAP, CAP_B] and all(png_64(it["image"]) for it in items)
+    chart, scores = client.predict(handle_file(photo), f"{CAP}\n{CAP_B}\na green bird",
+                                   api_name="/match_scores")
+    assert Image.open(chart).format == "PNG"
+    assert [s["caption"] for s in scores] == [CAP, CAP_B, "a green bird"]
+    assert all(0.0 <= s["score"] <= 1.0 for s in scores)
+
+
+@pytest.mark.parametrize("name", sorted(bad_images()))
+def test_bad_uploads_are_plain_errors(client, tmp_path, name):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    data, words = bad_images()[name]
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(AppError, match=words):
+        client.predict(handle_file(str(path)), CAP, api_name="/match_scores")
+
+
+@pytest.mark.parametrize("args", [("", 1, 0), ("\U0001F426", 1, 0), (CAP, "many", 0), (CAP, [3], 0)])
+def test_bad_text_and_numbers_are_plain_errors(client, args):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError) as excinfo:
+        client.predict(*args, api_name="/generate")
+    assert "Traceback" not in str(excinfo.value) and str(excinfo.value).strip()
+
+
+def test_unusual_uploads_and_long_captions_work(client, tmp_path):
+    from gradio_client import handle_file
+
+    for name in ("deep16.png", "cmyk.jpg", "animated.gif", "one_pixel.png"):
+        path = tmp_path / name
+        path.write_bytes(good_images()[name])
+        assert len(client.predict(handle_file(str(path)), CAP, 0, api_name="/style_transfer")) == 1
+    assert len(client.predict("a red bird " * 1000, 1, 0, api_name="/generate")) == 1
+
+
+def test_upload_cap_and_server_survives(client, tmp_path):
+    from gradio_client import handle_file
+
+    big = tmp_path / "big.png"
+    big.write_bytes(good_images()["rgba.png"] + b"\0" * (11 * 1024 * 1024))
+    with pytest.raises(Exception):
+        client.predict(handle_file(str(big)), CAP, api_name="/match_scores")
+    assert len(client.predict(CAP, 1, 0, api_name="/generate")) == 1
+
+
+def test_sixteen_parallel_clients(server, downloads):
+    clients = [connect(server, downloads / f"c{i}") for i in range(16)]
+
+    def work(c):
+        items = c.predict(CAP, 2, 3, api_name="/generate")
+        frame = c.predict(CAP, 4, 9, 0.4, api_name="/interpolate_noise")
+        return [sha(it["image"]) for it in items] + [sha(frame)]
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(work, clients))
+    assert all(r == results[0] for r in results)
+    assert len(set(results[0])) == 3  # the two seeds and the frame really differ

@@ -1,0 +1,177 @@
+"""``evaluate`` on the tiny random pipeline: every DESIGN.md §4 key, determinism, report, CLI."""
+
+import json
+
+import pytest
+
+from t2i_core.errors import UserError
+
+KEYS = {"judge": ["accuracy_on_real"],
+        "text_match": ["split", "per_attribute", "all_correct"],
+        "style_transfer": ["facing_kept", "background_delta_e", "content_per_attribute"],
+        "roc_auc": ["pose", "background"],
+        "diversity": ["facing_left_share"],
+        "text_encoder": ["zero_shot_top1"]}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from t2i_core import T2IPipeline
+
+    return T2IPipeline.from_preset("tiny", seed=0)
+
+
+@pytest.fixture(scope="module")
+def judge():
+    from t2i_core.eval.judge import load_judge
+
+    return load_judge()
+
+
+@pytest.fixture(scope="module")
+def quick_result(tiny, judge, tmp_path_factory):
+    from t2i_core.eval.evaluate import evaluate
+
+    out = tmp_path_factory.mktemp("eval")
+    return evaluate(tiny, judge=judge, quick=True, out_dir=out, seed=0), out
+
+
+def _check_keys(result):
+    for section, keys in KEYS.items():
+        assert section in result, section
+        for key in keys:
+            assert key in result[section], f"{section}.{key}"
+    assert result["text_match"]["split"] == "test"
+    for section, key in [("judge", "accuracy_on_real"), ("text_match", "per_attribute"),
+                         ("text_match", "all_correct"), ("style_transfer", "facing_kept"),
+                         ("style_transfer", "content_per_attribute"), ("roc_auc", "pose"),
+                         ("roc_auc", "background"), ("diversity", "facing_left_share")]:
+        assert 0.0 <= result[section][key] <= 1.0, (section, key)
+    assert result["style_transfer"]["background_delta_e"] >= 0
+
+
+def test_quick_evaluate_returns_every_key(quick_result):
+    result, _ = quick_result
+    _check_keys(result)
+    assert result["judge"]["accuracy_on_real"] >= 0.95  # the judge reads real renders
+    assert result["text_encoder"]["zero_shot_top1"] is None  # a preset ships no image encoder θ
+    json.dumps(result)
+
+
+def test_quick_evaluate_is_deterministic(quick_result, tiny, judge):
+    from t2i_core.eval.evaluate import evaluate
+
+    again = evaluate(tiny, judge=judge, quick=True, seed=0)
+    first = {k: v for k, v in quick_result[0].items() if k != "meta"}
+    assert first == {k: v for k, v in again.items() if k != "meta"}
+
+
+def test_report_and_figures_written(quick_result):
+    _, out = quick_result
+    report = (out / "report.md").read_text()
+    assert "text_match.per_attribute" in report and "roc.png" in report
+    for name in ("text_match.png", "style_transfer.png", "roc.png", "diversity.png", "evaluation.json"):
+        assert (out / name).stat().st_size > 0, name
+
+
+def test_evaluate_rejects_bad_input(tiny, judge):
+    from t2i_core.eval.evaluate import evaluate
+
+    with pytest.raises(UserError):
+        evaluate(object(), judge=judge, quick=True)
+    with pytest.raises(UserError):
+        evaluate(tiny, judge=judge, quick=True, seed=-1)
+    with pytest.raises(UserError):
+        evaluate(tiny, judge=42, quick=True)
+
+
+def test_zero_shot_and_write_config_on_a_weights_folder(tiny, judge, tmp_path):
+    """A folder that ships θ gets a computed zero-shot figure; --write-config keeps checksums."""
+    from t2i_core import T2IPipeline
+    from t2i_core.checkpoint import read_config, save_weights
+    from t2i_core.config import preset, to_dict
+    from t2i_core.eval.evaluate import evaluate, store_evaluation
+    from t2i_core.text.image_encoder import ImageEncoder
+
+    folder = tiny.save_pretrained(tmp_path / "w")
+    cfg = read_config(folder)
+    img_cfg = preset("tiny", "image")
+    states = {}
+    from safetensors.torch import load_file
+    for name in cfg["files"]:
+        states[name] = load_file(str(folder / f"{name}.safetensors"))
+    states["image_encoder"] = ImageEncoder(img_cfg).state_dict()
+    comps = {**cfg["components"], "image_encoder": to_dict(img_cfg)}
+    save_weights(folder, states, {"components": comps})
+    pipe = T2IPipeline.from_pretrained(folder)
+    result = evaluate(pipe, judge=judge, quick=True)
+    assert result["text_encoder"]["source"] == "computed"
+    assert 0.0 <= result["text_encoder"]["zero_shot_top1"] <= 1.0
+    store_evaluation(folder, result)
+    reloaded = T2IPipeline.from_pretrained(folder)  # checksums still right
+    assert reloaded.extra["evaluation"]["roc_auc"]["pose"] == result["roc_auc"]["pose"]
+
+
+def test_cli_json_prints_only_json(capsys):
+    from t2i_core.__main__ import main
+
+    assert main(["evaluate", "--preset", "tiny", "--quick", "--json"]) == 0
+    captured = capsys.readouterr()
+    _check_keys(json.loads(captured.out))
+    assert "text_match" in captured.err  # progress went to stderr
+
+
+def test_cli_refuses_write_config_on_quick(capsys):
+    from t2i_core.__main__ import main
+
+    assert main(["evaluate", "--preset", "tiny", "--quick", "--write-config"]) == 2
+    assert "--write-config" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- ablation table and verdicts
+
+
+def _fake(text, auc_pose, auc_bg, checked=800):
+    return {"text_match": {"per_attribute": text, "all_correct": text ** 3, "checked": checked},
+            "style_transfer": {"facing_kept": 0.9, "background_delta_e": 5.0, "content_per_attribute": text},
+            "roc_auc": {"pose": auc_pose, "background": auc_bg},
+            "diversity": {"facing_left_share": 0.5, "facing_minority_share": 0.4}}
+
+
+def test_ablation_claims_follow_the_numbers():
+    from t2i_core.eval.ablation_report import claims
+
+    results = {"gan": _fake(0.30, 0.60, 0.60), "gan-cls": _fake(0.80, 0.62, 0.61),
+               "gan-int": _fake(0.45, 0.80, 0.85), "gan-int-cls": _fake(0.81, 0.82, 0.86)}
+    verdicts = [c["verdict"] for c in claims(results)]
+    assert verdicts == ["holds", "holds", "inconclusive", "holds"]
+    # reverse the first claim: GAN-CLS clearly worse than GAN
+    results["gan-cls"] = _fake(0.20, 0.62, 0.61)
+    assert claims(results)[0]["verdict"] == "does not hold"
+    # INT hurts disentangling
+    results["gan-int"] = _fake(0.45, 0.40, 0.40)
+    results["gan-int-cls"] = _fake(0.81, 0.41, 0.41)
+    assert claims(results)[3]["verdict"] == "does not hold"
+    # a variant missing
+    del results["gan"]
+    assert claims(results)[0]["verdict"] == "not measured"
+
+
+def test_ablation_markdown_has_table_claims_and_grids(tmp_path):
+    from t2i_core.eval.ablation_report import text_table, write_markdown
+
+    results = {v: _fake(0.5, 0.7, 0.7) for v in ("gan", "gan-cls", "gan-int", "gan-int-cls")}
+    path = write_markdown(results, tmp_path, settings={"steps": 10}, grids={"gan": "gan_samples.png"})
+    text = path.read_text()
+    assert "| gan-int-cls |" in text and "Do the paper's claims hold here?" in text
+    assert "![gan](gan_samples.png)" in text and "**inconclusive**" in text
+    assert text_table(results).splitlines()[0].startswith("variant")
+
+
+def test_ablate_cli_rejects_unknown_variant(tmp_path, capsys):
+    from t2i_core.__main__ import main
+
+    rc = main(["ablate", "--data", str(tmp_path), "--steps", "1", "--text-encoder", str(tmp_path),
+               "--variants", "gan,vae", "--out", str(tmp_path / "abl")])
+    assert rc == 2
+    assert "vae" in capsys.readouterr().err

@@ -1,0 +1,173 @@
+"""The GAN trainer (tiny preset, seconds): learning, determinism, exact resume, health stops,
+standing statistics, and the `train` / `train-style` commands end to end."""
+
+import json
+
+import pytest
+import torch
+
+from t2i_core.errors import UserError
+from t2i_core.train.gan_data import (center_crop, from_arrays, load_split, mean_caption_embedding,
+                                     standin_embeddings, wrong_indices)
+from t2i_core.train.gan_trainer import GANTrainConfig, Trainer, TrainingStopped
+from t2i_core.train.standing_stats import frozen_buffers
+
+
+def _cfg(**kw):
+    base = dict(variant="gan-int-cls", preset="tiny", steps=4, batch_size=8, sample_every=0, ckpt_every=0,
+                log_every=1, standing_stats_batches=4, device="cpu")
+    return GANTrainConfig(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def random_data():
+    g = torch.Generator().manual_seed(0)
+    n = 24
+    images = torch.randint(0, 256, (n, 76, 76, 3), dtype=torch.uint8, generator=g)
+    offsets = torch.arange(n + 1) * 3
+    return from_arrays(images, torch.randn(3 * n, 32, generator=g), offsets, torch.arange(n) % 6)
+
+
+@pytest.fixture(scope="module")
+def synthbirds_data(tiny_synthbirds):
+    from t2i_core.data.dataset import open_dataset
+
+    index = open_dataset(tiny_synthbirds)
+    emb, offsets = standin_embeddings(index, dim=32)
+    return load_split(index, "all", emb, offsets, progress=False)
+
+
+def _all_state(tr: Trainer) -> dict:
+    state = {f"G.{k}": v for k, v in tr.G.state_dict().items()}
+    state.update({f"D.{k}": v for k, v in tr.D.state_dict().items()})
+    if tr.G_ema is not None:
+        state.update({f"E.{k}": v for k, v in tr.G_ema.state_dict().items()})
+    for name, opt in (("og", tr.opt_g), ("od", tr.opt_d)):
+        for pid, st in opt.state_dict()["state"].items():
+            state.update({f"{name}.{pid}.{k}": v for k, v in st.items() if torch.is_tensor(v)})
+    state["rng"] = torch.get_rng_state()
+    state["perm"] = tr.sampler.perm
+    return state
+
+
+def test_d_learns_to_separate_right_from_wrong_captions(synthbirds_data, tmp_path):
+    d = synthbirds_data
+    n = 32  # a small set D can learn in a few dozen steps
+    data = from_arrays(d.images[:n], d.cap_emb[: int(d.offsets[n])].float(), d.offsets[: n + 1], d.labels[:n])
+    tr = Trainer(_cfg(variant="gan-cls", steps=40, batch_size=16, lr_d=1e-3, lr_g=1e-3, log_every=0),
+                 data, tmp_path / "run", progress=False)
+    tr.train(export=False)
+    torch.manual_seed(1)
+    ids = torch.arange(n)
+    x = center_crop(data.images[ids])
+    right, wrong = mean_caption_embedding(data, ids), mean_caption_embedding(data, wrong_indices(data, ids))
+    with torch.no_grad(), frozen_buffers(tr.D):
+        tr.D.train()  # the mode D trained in: one homogeneous batch per call
+        s_right, s_wrong = tr.D(x, right), tr.D(x, wrong)
+    assert s_right.mean() > s_wrong.mean() + 0.05, (s_right.mean(), s_wrong.mean())
+    assert (s_right > s_wrong).float().mean() > 0.6
+
+
+def test_same_seed_same_pixels(random_data, tmp_path):
+    outs = []
+    for k in range(2):
+        tr = Trainer(_cfg(steps=2, cond_aug=True, ema_decay=0.9), random_data, tmp_path / f"r{k}", progress=False)
+        tr.train(export=False)
+        args, kwargs = tr.grid_inputs()
+        with torch.no_grad():
+            outs.append(tr.export_generator().eval()(*args, **kwargs))
+    assert torch.equal(outs[0], outs[1])
+
+
+def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(random_data, tmp_path):
+    levers = dict(ema_decay=0.9, cond_aug=True, mode_seeking=0.5, minibatch_std=True, spectral_norm=True,
+                  d_int_fakes=True, ckpt_every=2, keep=2)
+    full = Trainer(_cfg(steps=6, **levers), random_data, tmp_path / "full", progress=False)
+    full.train(export=False)
+    part = Trainer(_cfg(steps=3, **levers), random_data, tmp_path / "part", progress=False)
+    part.train(export=False)  # "interrupted" after step 3
+    with pytest.raises(UserError, match="--resume"):
+        Trainer(_cfg(steps=6, **levers), random_data, tmp_path / "part", progress=False)
+    with pytest.raises(UserError, match="different settings"):
+        Trainer(_cfg(steps=6, **{**levers, "lr_g": 1e-3}), random_data, tmp_path / "part", resume=True, progress=False)
+    resumed = Trainer(_cfg(steps=6, **levers), random_data, tmp_path / "part", resume=True, progress=False)
+    assert resumed.step == 3
+    resumed.train(export=False)
+    assert resumed.step == full.step == 6
+    a, b = _all_state(full), _all_state(resumed)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert len(list((tmp_path / "part" / "checkpoints").glob("step_*.pt"))) == 2  # --keep 2
+    steps = [r["step"] for r in map(json.loads, (tmp_path / "part" / "log.jsonl").read_text().splitlines())
+             if r["event"] == "train"]
+    assert steps == [1, 2, 3, 4, 5, 6]
+
+
+def test_nan_stops_training_with_a_message(random_data, tmp_path):
+    tr = Trainer(_cfg(steps=5), random_data, tmp_path / "nan", progress=False)
+    with torch.no_grad():
+        tr.G.blocks.s4.conv.weight.fill_(float("nan"))
+    with pytest.raises(TrainingStopped, match="NaN"):
+        tr.train(export=False)
+    events = [json.loads(line)["event"] for line in (tmp_path / "nan" / "log.jsonl").read_text().splitlines()]
+    assert events[-1] == "stopped"
+
+
+def test_divergence_stops_after_patience(random_data, tmp_path):
+    tr = Trainer(_cfg(diverge_patience=3), random_data, tmp_path / "div", progress=False)
+    lost = {"d_loss": 1e-5, "g_loss": 25.0, "g_fake": 25.0}
+    tr._check_health(lost)
+    tr._check_health({"d_loss": 0.5, "g_loss": 1.0, "g_fake": 1.0})  # recovery resets the count
+    tr._check_health(lost)
+    tr._check_health(lost)
+    with pytest.raises(TrainingStopped, match="diverged"):
+        tr._check_health(lost)
+
+
+def test_standing_stats_make_eval_output_match_train_output(random_data, tmp_path):
+    tr = Trainer(_cfg(steps=3, sample_every=3, ema_decay=0.5, standing_stats_batches=20), random_data,
+                 tmp_path / "ss", progress=False)
+    result = tr.train()
+    s = result["standing_stats"]
+    assert s["eval_train_gap_after"] < 0.5 * s["eval_train_gap_before"], s
+    assert s["eval_train_gap_after"] < 0.05, s
+    run = tmp_path / "ss"
+    for name in ("config.json", "log.jsonl", "loss_curve.png", "samples/step_00000003.png",
+                 "samples/step_00000003_eval.png", "samples/final_eval.png"):
+        assert (run / name).is_file(), name
+    cfg = json.loads((run / "weights" / "config.json").read_text())
+    assert set(cfg["files"]) == {"generator", "discriminator"}
+    assert cfg["training"]["standing_stats"] == s and cfg["training"]["generator_weights"] == "ema"
+
+
+def test_lr_halves_every_n_epochs(random_data, tmp_path):
+    tr = Trainer(_cfg(lr_halve_every=2), random_data, tmp_path / "lr", progress=False)
+    per_epoch = len(random_data) / 8  # 3 steps per epoch
+    assert tr.lr_factor(0) == 1.0 and tr.lr_factor(int(2 * per_epoch)) == 0.5
+    assert tr.lr_factor(int(4 * per_epoch)) == 0.25
+
+
+def test_train_and_train_style_commands(tiny_synthbirds, tmp_path):
+    from t2i_core.__main__ import main
+    from t2i_core.checkpoint import load_weights, save_weights
+    from t2i_core.config import preset, to_dict
+    from t2i_core.text.char_cnn_rnn import CharCNNRNN
+
+    torch.manual_seed(0)
+    te = CharCNNRNN(preset("tiny", "text"))
+    save_weights(tmp_path / "te", {"text_encoder": te.state_dict()}, {"components": {"text_encoder": to_dict(te.cfg)}})
+    run = tmp_path / "run"
+    common = ["--data", str(tiny_synthbirds), "--text-encoder", str(tmp_path / "te"), "--out", str(run),
+              "--preset", "tiny", "--batch-size", "8", "--cache-dir", str(tmp_path / "cache"), "--no-progress",
+              "--sample-every", "2", "--ckpt-every", "2", "--standing-stats-batches", "2", "--device", "cpu"]
+    assert main(["train", *common, "--steps", "2"]) == 0
+    assert main(["train", *common, "--steps", "3", "--resume"]) == 0
+    assert json.loads((run / "config.json").read_text())["training"]["steps"] == 3
+    assert main(["train-style", "--weights", str(run / "weights"), "--steps", "3", "--batch-size", "8",
+                 "--eval-every", "0", "--no-progress", "--device", "cpu"]) == 0
+    config, states = load_weights(run / "weights")
+    assert set(states) == {"text_encoder", "generator", "discriminator", "style_encoder"}
+    assert config["training"]["final_step"] == 3 and config["style_training"]["result"]["step"] == 3
+    assert set(config["components"]) == set(states)
+    assert torch.equal(states["text_encoder"]["proj.weight"], te.state_dict()["proj.weight"])

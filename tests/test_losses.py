@@ -1,0 +1,105 @@
+"""Losses (§4.2 Alg. 1, §4.3) term by term, and one GAN step for every variant and lever."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from t2i_core.config import DiscriminatorConfig, GeneratorConfig
+from t2i_core.errors import UserError
+from t2i_core.models import Discriminator, Generator
+from t2i_core.train.gan_step import StepOptions, gan_step
+from t2i_core.train.losses import (VARIANTS, d_loss, g_loss, interpolate_embeddings, mode_seeking_loss,
+                                   uses_interpolation, uses_wrong_text)
+
+
+def _bce(s, y):
+    return F.binary_cross_entropy_with_logits(s, torch.full_like(s, y))
+
+
+def test_d_loss_weights_follow_algorithm_1():
+    s_r, s_w, s_f = torch.tensor([1.0, -0.5]), torch.tensor([0.3, 2.0]), torch.tensor([-1.0, 0.2])
+    loss, terms = d_loss("gan-cls", s_r, s_f, s_w)
+    # maximise log s_r + ½(log(1 − s_w) + log(1 − s_f))
+    expected = -(torch.log(torch.sigmoid(s_r)).mean() + 0.5 * (torch.log(1 - torch.sigmoid(s_w)).mean()
+                                                                + torch.log(1 - torch.sigmoid(s_f)).mean()))
+    assert torch.allclose(loss, expected, atol=1e-6)
+    assert set(terms) == {"d_real", "d_wrong", "d_fake"}
+    loss_gan, terms_gan = d_loss("gan", s_r, s_f)
+    assert torch.allclose(loss_gan, _bce(s_r, 1.0) + _bce(s_f, 0.0))
+    assert "d_wrong" not in terms_gan
+    assert torch.allclose(d_loss("gan-int", s_r, s_f)[0], loss_gan)
+    with_int, _ = d_loss("gan-int-cls", s_r, s_f, s_w, s_int=s_r)  # option d_int_fakes
+    assert torch.allclose(with_int, _bce(s_r, 1) + 0.5 * (_bce(s_w, 0) + 0.5 * (_bce(s_f, 0) + _bce(s_r, 0))))
+
+
+def test_g_loss_adds_the_interpolation_term_for_int_variants():
+    s_f, s_i = torch.tensor([0.5, -2.0]), torch.tensor([1.5, 0.0])
+    for variant in VARIANTS:
+        loss, terms = g_loss(variant, s_f, s_i)
+        expected = _bce(s_f, 1.0) + (_bce(s_i, 1.0) if uses_interpolation(variant) else 0.0)
+        assert torch.allclose(loss, expected)
+        assert ("g_int" in terms) == uses_interpolation(variant)
+    with pytest.raises(ValueError):
+        g_loss("gan-int", s_f, None)
+    with pytest.raises(ValueError):
+        d_loss("gan-cls", s_f, s_f, None)
+    with pytest.raises(UserError, match="unknown variant"):
+        g_loss("gan-xyz", s_f)
+    assert [uses_wrong_text(v) for v in VARIANTS] == [False, True, False, True]
+
+
+def test_interpolation_and_mode_seeking():
+    emb = torch.randn(4, 6)
+    perm = torch.tensor([1, 2, 3, 0])
+    assert torch.allclose(interpolate_embeddings(emb, perm), (emb + emb[perm]) / 2)  # β = 0.5
+    z1, z2 = torch.zeros(2, 3), torch.ones(2, 3)
+    x = torch.zeros(2, 3, 4, 4)
+    close, far = mode_seeking_loss(x, x + 0.1, z1, z2), mode_seeking_loss(x, x + 1.0, z1, z2)
+    assert far < close  # minimising it pushes images of different z apart
+
+
+def _nets(cond_aug=False, mbstd=False, sn=False):
+    torch.manual_seed(0)
+    g = Generator(GeneratorConfig(z_dim=8, embed_dim=16, proj_dim=8, ngf=4, cond_aug=cond_aug))
+    d = Discriminator(DiscriminatorConfig(embed_dim=16, proj_dim=8, ndf=4, minibatch_std=mbstd, spectral_norm=sn))
+    return g, d, torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999)), torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999))
+
+
+def _batch(b=6):
+    return {"images": torch.rand(b, 3, 64, 64) * 2 - 1, "emb": torch.randn(b, 16), "wrong_emb": torch.randn(b, 16)}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("levers", [{}, {"d_int_fakes": True, "mode_seeking": 1.0, "cond_aug": True}])
+def test_every_variant_is_finite_and_trains_both_networks(variant, levers):
+    g, d, opt_g, opt_d = _nets(cond_aug=levers.get("cond_aug", False), mbstd=bool(levers), sn=bool(levers))
+    g0 = [p.detach().clone() for p in g.parameters()]
+    d0 = [p.detach().clone() for p in d.parameters()]
+    calls = []
+    hook = d.register_forward_hook(lambda m, i, o: calls.append(i[0].shape[0]))
+    opts = StepOptions(variant, d_int_fakes=levers.get("d_int_fakes", False), mode_seeking=levers.get("mode_seeking", 0.0))
+    stats = gan_step(g, d, opt_g, opt_d, _batch(), opts)
+    hook.remove()
+    assert all(math.isfinite(v) for v in stats.values()), stats
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in g.parameters())
+    assert all(p.grad is not None for p in d.parameters()) and any(p.grad.abs().sum() > 0 for p in d.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(g0, g.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(d0, d.parameters()))
+    # one homogeneous batch per D call (BatchNorm pitfall): real, [wrong], fake, [int] | fake, [int]
+    n_d = 2 + uses_wrong_text(variant) + (uses_interpolation(variant) and levers.get("d_int_fakes", False))
+    n_g = 1 + uses_interpolation(variant)
+    assert calls == [6] * (n_d + n_g)
+    assert ("g_int" in stats) == uses_interpolation(variant)
+    assert ("kl" in stats) == bool(levers) and ("ms" in stats) == bool(levers)
+
+
+def test_g_step_leaves_d_weights_alone():
+    g, d, opt_g, opt_d = _nets()
+    opt_d = torch.optim.SGD(d.parameters(), lr=0.0)  # D step is a no-op
+    d0 = {k: v.clone() for k, v in d.state_dict().items() if "running" not in k and "num_batches" not in k}
+    gan_step(g, d, opt_g, opt_d, _batch(), StepOptions("gan-int-cls"))
+    for k, v in d0.items():
+        assert torch.equal(v, d.state_dict()[k]), k
+    assert all(p.requires_grad for p in d.parameters())

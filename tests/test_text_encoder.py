@@ -1,0 +1,187 @@
+"""Text encoder φ, image encoder θ, DS-SJE, zero-shot metrics, embedding cache and train-text."""
+
+import json
+
+import pytest
+import torch
+
+from t2i_core.config import preset
+from t2i_core.errors import UserError
+from t2i_core.text.char_cnn_rnn import CharCNNRNN, conv1_reference, steps_after_convs
+from t2i_core.text.image_encoder import ImageEncoder
+from t2i_core.text.sje import ds_sje_loss, structured_hinge
+from t2i_core.text.zero_shot import average_precision_at_k, joint_metrics
+
+
+def _tiny(seed=0):
+    torch.manual_seed(seed)
+    return CharCNNRNN(preset("tiny", "text")), ImageEncoder(preset("tiny", "image"))
+
+
+# ------------------------------------------------------------------ networks
+def test_shapes_and_padding_invariance():
+    te, ie = _tiny()
+    te.eval()
+    ids = torch.randint(1, 71, (3, 40))
+    out = te(ids)
+    assert out.shape == (3, 32)
+    padded = torch.nn.functional.pad(ids, (0, 201 - 40))
+    assert torch.allclose(out, te(padded), atol=1e-6)  # padding to max_len is implicit
+    assert te(torch.randint(1, 71, (2, 500))).shape == (2, 32)  # longer input is cut
+    assert steps_after_convs(preset("reed", "text")) == 6
+    assert ie(torch.rand(4, 3, 64, 64) * 2 - 1).shape == (4, 32)
+    with pytest.raises(UserError):
+        te(torch.zeros(3, dtype=torch.long))
+    with pytest.raises(UserError):
+        ie(torch.zeros(2, 1, 64, 64))
+
+
+def test_conv1_lookup_equals_one_hot_conv():
+    te, _ = _tiny()
+    ids = torch.randint(0, 71, (4, 201))
+    fast = te._conv1(te._pad(ids))
+    assert torch.allclose(fast, conv1_reference(te, ids), atol=1e-5)
+
+
+def test_embed_texts_cleans_any_string():
+    te, _ = _tiny()
+    emb, notes = te.embed_texts(["This Bird has a RED crown! 🐦", "this bird has a red crown!"],
+                                return_notices=True)
+    assert torch.equal(emb[0], emb[1]) and notes == [[], []]
+    emb, notes = te.embed_texts(["a bird with a red crown " * 20], return_notices=True)
+    assert emb.shape == (1, 32) and "truncated" in notes[0][0]
+    assert te.embed_texts("鳥 a bird with blue wings").shape == (1, 32)  # non-Latin dropped
+    for bad in ["", "   \t\n", "🐦🐦", "鳥"]:
+        with pytest.raises(UserError):
+            te.embed_texts([bad])
+    with pytest.raises(UserError, match="caption 2"):
+        te.embed_texts(["a red bird", ""])
+    with pytest.raises(UserError):
+        te.embed_texts([])
+
+
+# ------------------------------------------------------------------ DS-SJE
+def test_sje_loss_zero_when_separated_and_hinge_modes():
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    emb = torch.nn.functional.one_hot(labels, 3).float() * 5
+    assert float(ds_sje_loss(emb, emb, labels)) == 0.0
+    scores = torch.tensor([[0.0, 0.5, -2.0]])
+    target = torch.tensor([0])
+    assert float(structured_hinge(scores, target, reduction="max")) == pytest.approx(1.5)
+    assert float(structured_hinge(scores, target, reduction="mean")) == pytest.approx(0.75)
+    one_class = ds_sje_loss(torch.randn(3, 4, requires_grad=True), torch.randn(3, 4), torch.zeros(3).long())
+    assert float(one_class.detach()) == 0.0
+    with pytest.raises(UserError):
+        ds_sje_loss(torch.randn(3, 4), torch.randn(2, 4), torch.zeros(3).long())
+
+
+def test_sje_loss_falls_on_a_tiny_batch():
+    te, ie = _tiny()
+    torch.manual_seed(1)
+    labels = torch.arange(4).repeat_interleave(2)
+    ids = torch.randint(1, 71, (8, 60))
+    images = torch.rand(8, 3, 64, 64) * 2 - 1
+    opt = torch.optim.Adam(list(te.parameters()) + list(ie.parameters()), lr=3e-3)
+    losses = []
+    for _ in range(20):
+        loss = ds_sje_loss(ie(images), te(ids), labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert max(losses[-3:]) < 0.6 * losses[0], losses
+
+
+def test_zero_shot_metrics_on_known_embeddings():
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    img = torch.nn.functional.one_hot(labels, 3).float()
+    out = joint_metrics(img, labels, img.clone(), labels, 3)
+    assert out["zero_shot_top1"] == 1.0 and out["caption_top1"] == 1.0 and out["retrieval_ap50"] == 1.0
+    scores = torch.tensor([[0.9, 0.8, 0.1]])  # ranking: rel, not, rel
+    ap = average_precision_at_k(scores, torch.tensor([0]), torch.tensor([0, 1, 0]), k=50)
+    assert ap == pytest.approx((1 + 2 / 3) / 2)
+
+
+# ------------------------------------------------------------------ weights, cache
+def test_save_load_gives_identical_embeddings(tmp_path):
+    from t2i_core.checkpoint import save_weights
+    from t2i_core.config import to_dict
+    from t2i_core.text.loading import load_image_encoder, load_text_encoder
+
+    te, ie = _tiny()
+    comps = {"text_encoder": to_dict(te.cfg), "image_encoder": to_dict(ie.cfg)}
+    save_weights(tmp_path / "w", {"text_encoder": te.state_dict(), "image_encoder": ie.state_dict()},
+                 {"components": comps})
+    te2 = load_text_encoder(tmp_path / "w")
+    captions = ["a bird with a red crown", "this bird has blue wings and a long beak"]
+    assert torch.equal(te.embed_texts(captions), te2.embed_texts(captions))
+    images = torch.rand(2, 3, 64, 64)
+    ie.eval()
+    assert torch.equal(ie(images), load_image_encoder(tmp_path / "w")(images))
+    with pytest.raises(UserError):
+        load_text_encoder(tmp_path / "missing")
+
+
+def test_cache_is_reused(tiny_synthbirds, tmp_path, monkeypatch):
+    from t2i_core.data.dataset import open_dataset
+    from t2i_core.text.cache import caption_embeddings
+
+    index = open_dataset(tiny_synthbirds)
+    te, _ = _tiny()
+    emb, offsets = caption_embeddings(te, index, tmp_path)
+    assert offsets.shape == (len(index.records) + 1,) and emb.shape == (int(offsets[-1]), 32)
+    first = index.records[0].captions[0]
+    assert torch.allclose(emb[0], te.embed_texts([first])[0], atol=1e-5)
+    calls = []
+    monkeypatch.setattr(CharCNNRNN, "forward", lambda self, x: calls.append(1) or 1 / 0)
+    emb2, off2 = caption_embeddings(te, index, tmp_path)
+    assert not calls and torch.equal(emb, emb2) and torch.equal(offsets, off2)
+    monkeypatch.undo()
+    with torch.no_grad():
+        te.proj.bias.add_(1.0)  # new weights → new cache entry
+    caption_embeddings(te, index, tmp_path)
+    assert len(list(tmp_path.glob("phi_*.safetensors"))) == 2
+
+
+# ------------------------------------------------------------------ train-text CLI
+def _cli(*argv):
+    from t2i_core.__main__ import main
+
+    return main(["train-text", *map(str, argv)])
+
+
+def test_train_text_runs_and_resumes_exactly(tiny_synthbirds, tmp_path):
+    from safetensors.torch import load_file
+
+    common = ["--data", tiny_synthbirds, "--preset", "tiny", "--threads", "1", "--no-progress"]
+    assert _cli(*common, "--out", tmp_path / "a") == 0
+    run = tmp_path / "a"
+    for name in ("config.json", "log.jsonl", "training.png", "checkpoints/last.pt",
+                 "weights/config.json", "weights/text_encoder.safetensors"):
+        assert (run / name).is_file(), name
+    meta = json.loads((run / "weights/config.json").read_text())
+    assert set(meta["components"]) == {"text_encoder", "image_encoder"}
+    assert 0.0 <= meta["evaluation"]["zero_shot_top1"] <= 1.0
+    assert meta["dataset"]["classes"]["test"] >= 2 and meta["training"]["steps_done"] == 6
+
+    assert _cli(*common, "--out", tmp_path / "b", "--stop-at", "3") == 0
+    assert not (tmp_path / "b/weights").exists()
+    assert _cli("--out", tmp_path / "b", "--resume", "--no-progress") == 0
+    for comp in ("text_encoder", "image_encoder"):
+        a = load_file(str(run / f"weights/{comp}.safetensors"))
+        b = load_file(str(tmp_path / f"b/weights/{comp}.safetensors"))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), comp
+    steps = [r["step"] for r in map(json.loads, (tmp_path / "b/log.jsonl").read_text().splitlines())
+             if "loss" in r]
+    assert steps == list(range(1, 7))  # no duplicated rows after the resume
+
+    from t2i_core.text.loading import load_text_encoder
+    assert load_text_encoder(run).cfg.embed_dim == 32  # a run folder works too
+
+
+def test_train_text_refuses_bad_setups(tiny_synthbirds, tmp_path, capsys):
+    assert _cli("--data", tmp_path / "nope", "--out", tmp_path / "r", "--preset", "tiny") == 2
+    assert "not found" in capsys.readouterr().err
+    assert _cli("--out", tmp_path / "r2", "--resume") == 2
+    assert _cli("--data", tiny_synthbirds, "--out", tmp_path / "r3", "--preset", "tiny",
+                "--batch-size", "1") == 2
