@@ -128,9 +128,9 @@ def as_image(value):
     if value is None or (isinstance(value, str) and not value):
         raise gr.Error("no image: upload a bird photo or pick an example")
     if isinstance(value, np.ndarray):
-        from .pipeline import _array_to_pil
+        from .pipeline_utils import array_to_pil
 
-        value = _array_to_pil(value)
+        value = array_to_pil(value)
     if not isinstance(value, (str, Path, bytes, bytearray, Image.Image)):
         raise gr.Error("the image must be an uploaded picture file")
     try:
@@ -351,6 +351,12 @@ def about_markdown(pipe, repo_root=None) -> str:
              "encoder S(x) → z for style transfer (§4.4).\n",
              f"**Weights:** `{info['source']}`" + (" — random weights: images are noise-like "
                                                    "until trained weights are loaded." if info["random_weights"] else "")]
+    comps = info["components"]
+    nets = [f"text encoder φ → {comps['text_encoder']['embed_dim']}-d",
+            f"G (z {comps['generator']['z_dim']}-d, ngf {comps['generator']['ngf']})"]
+    nets += [f"D (ndf {comps['discriminator']['ndf']})"] if "discriminator" in comps else []
+    nets += [f"S (ndf {comps['style_encoder']['ndf']})"] if "style_encoder" in comps else []
+    parts.append("\n**Networks:** " + ", ".join(nets) + ".")
     candidates = [root / "weights" / "MODEL_CARD.md"]
     if not info["random_weights"]:
         candidates.insert(0, Path(info["source"]) / "MODEL_CARD.md")

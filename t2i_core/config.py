@@ -78,7 +78,7 @@ def _preset_table():
             text=TextEncoderConfig(conv_channels=(128, 256, 256), rnn_hidden=256, embed_dim=1024),
             image=ImageEncoderConfig(channels=32, embed_dim=1024),
             generator=GeneratorConfig(ngf=32),
-            discriminator=DiscriminatorConfig(ndf=32),
+            discriminator=DiscriminatorConfig(ndf=16),  # ngf:ndf = 2:1 as in Reed (128:64); CPU speed
             style=StyleEncoderConfig(ndf=32),
         ),
         "reed": dict(

@@ -7,23 +7,21 @@
 Determinism: image ``i`` of ``generate(..., seed=s)`` uses the latent of seed ``s + i``
 (StyleGAN's ``--seeds`` convention, see ``make_z``), and every network runs one sample at a
 time in eval mode, so the same seed gives the same pixels across calls, processes and ``n``.
-Caption embeddings and latents are kept in small LRU caches guarded by a lock, so one pipeline
-can serve concurrent app requests; ``notices`` holds the current thread's last caption notices.
+Caption embeddings, latents and slider frames are kept in small LRU caches guarded by locks, so
+one pipeline can serve concurrent app requests; ``notices`` holds the current thread's last caption notices.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 import threading
-from collections import OrderedDict
 from pathlib import Path
 
 from .errors import CheckpointError, UserError
+from .pipeline_utils import (MAX_IMAGES, LRU, array_to_pil, caption_list, check_fraction, check_int,
+                             slerp, standing_stats, to_pil)
 
 COMPONENTS = ("text_encoder", "generator", "discriminator", "style_encoder")
 REQUIRED = ("text_encoder", "generator")
-MAX_IMAGES = 64  # per call: n, steps, number of captions
 MAX_SEED = 2**63 - 1
 _RESERVED = ("format_version", "package_version", "files", "components")
 
@@ -60,103 +58,6 @@ def _component_classes():
             "style_encoder": (StyleEncoderConfig, StyleEncoder, "style")}
 
 
-def _check_int(name: str, value, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
-            not math.isfinite(value) or int(value) != value:
-        raise UserError(f"{name} must be a whole number, got {value!r}")
-    value = int(value)
-    if not lo <= value <= hi:
-        raise UserError(f"{name} must be between {lo} and {hi}, got {value}")
-    return value
-
-
-def _check_fraction(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise UserError(f"{name} must be a number between 0 and 1, got {value!r}")
-    if not 0.0 <= value <= 1.0:
-        raise UserError(f"{name} must be between 0 and 1, got {value}")
-    return float(value)
-
-
-def _caption_list(captions) -> list[str]:
-    if isinstance(captions, str):
-        captions = [captions]
-    captions = list(captions or [])
-    if not captions:
-        raise UserError("give at least one caption")
-    if len(captions) > MAX_IMAGES:
-        raise UserError(f"at most {MAX_IMAGES} captions per call, got {len(captions)}")
-    return captions
-
-
-def slerp(a, b, t: float):
-    """Spherical interpolation between latents ``a`` and ``b`` (lerp when nearly parallel)."""
-    import torch
-
-    if t <= 0.0 or t >= 1.0:  # exact endpoints: frame 0 / last frame equal the seeds' own images
-        return (a if t <= 0.0 else b).clone()
-    cos = torch.dot(a, b) / (a.norm() * b.norm()).clamp_min(1e-12)
-    omega = torch.arccos(cos.clamp(-1.0, 1.0))
-    if float(omega.sin().abs()) < 1e-6:
-        return (1.0 - t) * a + t * b
-    return (torch.sin((1.0 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
-
-
-def _standing_stats(models: dict, batches: int = 4, batch_size: int = 16) -> None:
-    """Set BatchNorm running statistics from a few train-mode passes ("standing statistics").
-
-    Used for random-weight presets: with the default statistics (mean 0, var 1) eval-mode G of a
-    freshly initialised network draws flat grey; after this its samples have contrast and vary
-    with z, which keeps the fast demo and the tests meaningful."""
-    import torch
-    from torch.nn.modules.batchnorm import _BatchNorm
-
-    from .text.alphabet import encode_batch
-
-    g, d, s = models["generator"], models.get("discriminator"), models.get("style_encoder")
-    colors = ("red", "blue", "green", "yellow", "black", "white", "grey", "brown")
-    captions = [f"this bird has a {a} crown and {b} wings" for a in colors for b in colors[:2]]
-    with torch.no_grad():
-        emb = models["text_encoder"].eval()(torch.from_numpy(encode_batch(captions)))
-    nets = [m for m in (g, d, s) if m is not None]
-    norms = [m for net in nets for m in net.modules() if isinstance(m, _BatchNorm)]
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the passes
-    for net in nets:
-        net.train()
-    with torch.no_grad():
-        for i in range(batches):
-            e = emb[torch.arange(batch_size) % len(captions)].roll(i)
-            x = g(torch.randn(batch_size, g.cfg.z_dim), e)
-            if d is not None:
-                d(x, e)
-            if s is not None:
-                s(x)
-    for m, momentum in zip(norms, momenta):
-        m.momentum = momentum
-    for net in nets:
-        net.eval()
-
-
-class _LRU:
-    def __init__(self, size: int):
-        self.size, self.data, self.lock = size, OrderedDict(), threading.Lock()
-
-    def get_or_make(self, key, make):
-        with self.lock:
-            if key in self.data:
-                self.data.move_to_end(key)
-                return self.data[key]
-        value = make()  # computed outside the lock; a duplicate computation is harmless
-        with self.lock:
-            self.data[key] = value
-            while len(self.data) > self.size:
-                self.data.popitem(last=False)
-        return value
-
-
 class T2IPipeline:
     """φ (text encoder), G, D and S in eval mode, with caption and latent caches."""
 
@@ -168,8 +69,9 @@ class T2IPipeline:
         self.configs = dict(configs)
         self.extra = {k: v for k, v in (extra or {}).items() if k not in _RESERVED}
         self.source = source
-        self._emb_cache = _LRU(1024)
-        self._z_cache = _LRU(4096)
+        self._emb_cache = LRU(1024)
+        self._z_cache = LRU(4096)
+        self._frame_cache = LRU(1024)  # slider frames: dragging back and forth costs nothing
         self._local = threading.local()
 
     # ------------------------------------------------------------------ construction
@@ -213,14 +115,14 @@ class T2IPipeline:
 
         from .config import preset
 
-        seed = _check_int("seed", seed, 0, MAX_SEED)
+        seed = check_int("seed", seed, 0, MAX_SEED)
         models, configs = {}, {}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             for comp, (_, model_cls, key) in _component_classes().items():
                 configs[comp] = preset(name, key)
                 models[comp] = model_cls(configs[comp])
-            _standing_stats(models)
+            standing_stats(models)
         extra = {"pipeline": {"preset": name, "seed": seed, "random_weights": True}}
         return cls(models, configs, extra=extra, source=f"preset '{name}' (random weights, seed {seed})")
 
@@ -266,8 +168,8 @@ class T2IPipeline:
         ``seed + i`` (StyleGAN's seed→latent convention), so rows never depend on ``n``."""
         import torch
 
-        seed = _check_int("seed", seed, 0, MAX_SEED)
-        n = _check_int("n", n, 1, MAX_IMAGES)
+        seed = check_int("seed", seed, 0, MAX_SEED)
+        n = check_int("n", n, 1, MAX_IMAGES)
         if seed + n - 1 > MAX_SEED:
             raise UserError(f"seed must be at most {MAX_SEED - n + 1} for {n} images")
 
@@ -277,15 +179,12 @@ class T2IPipeline:
 
         return torch.stack([self._z_cache.get_or_make(s, lambda s=s: one(s)) for s in range(seed, seed + n)])
 
-    def embed(self, captions):
-        """φ(t) [len, E] for captions (cleaned like Reed's code; each embedded on its own)."""
-        import torch
+    def clean(self, captions) -> list[str]:
+        """Captions as the encoder reads them (Reed's cleaning); notices go to ``notices``."""
+        from .text.alphabet import prepare_caption
 
-        from .text.alphabet import encode, prepare_caption
-
-        encoder = self.models["text_encoder"]
         max_len = int(self.configs["text_encoder"].max_len)
-        captions = _caption_list(captions)
+        captions = caption_list(captions)
         out = []
         for i, text in enumerate(captions):
             try:
@@ -294,14 +193,26 @@ class T2IPipeline:
                 raise UserError(f"caption {i + 1}: {exc}" if len(captions) > 1 else str(exc)) from None
             for note in notes:
                 self._local.notices.append(f"caption {i + 1}: {note}" if len(captions) > 1 else note)
+            out.append(clean)
+        return out
 
-            def make(clean=clean):
-                with torch.inference_mode():
-                    ids = torch.from_numpy(encode(clean, max_len)).unsqueeze(0)
-                    return encoder(ids)[0].float().clone()
+    def _embed_clean(self, cleaned: list[str]):
+        import torch
 
-            out.append(self._emb_cache.get_or_make(clean, make))
-        return torch.stack(out)
+        from .text.alphabet import encode
+
+        encoder = self.models["text_encoder"]
+        max_len = int(self.configs["text_encoder"].max_len)
+
+        def make(clean):
+            with torch.inference_mode():
+                return encoder(torch.from_numpy(encode(clean, max_len)).unsqueeze(0))[0].float().clone()
+
+        return torch.stack([self._emb_cache.get_or_make(c, lambda c=c: make(c)) for c in cleaned])
+
+    def embed(self, captions):
+        """φ(t) [len, E] for captions (cleaned like Reed's code; each embedded on its own)."""
+        return self._embed_clean(self.clean(captions))
 
     # ------------------------------------------------------------------ networks, one sample at a time
     def _draw(self, z, emb) -> list:
@@ -321,7 +232,7 @@ class T2IPipeline:
 
         size = int(self.configs["generator"].image_size)
         if isinstance(image, np.ndarray):
-            image = _array_to_pil(image)
+            image = array_to_pil(image)
         if image is None:
             raise UserError("no image given")
         im = resize_square(open_image(image, min_size=size), size)
@@ -336,45 +247,54 @@ class T2IPipeline:
         emb = self.embed([caption]).expand(z.shape[0], -1)
         return self._draw(z, emb)
 
-    def _text_mix(self, caption_a, caption_b, betas):
-        import torch
-
-        emb = self.embed([caption_a, caption_b])
-        # §5.3: fixed z, h = (1 − β) φ(t_a) + β φ(t_b), β from 0 (caption a) to 1 (caption b)
-        return torch.stack([(1.0 - b) * emb[0] + b * emb[1] for b in betas])
+    @staticmethod
+    def _mix(emb_a, emb_b, beta: float):
+        return (1.0 - beta) * emb_a + beta * emb_b  # §5.3: h = (1 − β) φ(t_a) + β φ(t_b)
 
     def interpolate_text(self, caption_a: str, caption_b: str, steps: int = 8, seed: int = 0) -> list:
-        """Fixed z (of ``seed``); the text embedding slides from caption a to caption b."""
-        self._reset_notices()
-        steps = _check_int("steps", steps, 2, MAX_IMAGES)
-        betas = [i / (steps - 1) for i in range(steps)]
-        emb = self._text_mix(caption_a, caption_b, betas)
-        return self._draw(self.make_z(seed, 1).expand(steps, -1), emb)
-
-    def text_frame(self, caption_a: str, caption_b: str, beta: float, seed: int = 0):
-        """One frame of ``interpolate_text`` at any β in [0, 1] (cheap: cached φ and z)."""
-        self._reset_notices()
-        emb = self._text_mix(caption_a, caption_b, [_check_fraction("beta", beta)])
-        return self._draw(self.make_z(seed, 1), emb)[0]
-
-    def _noise_mix(self, seed_a, seed_b, alphas):
+        """Fixed z (of ``seed``); the text embedding slides from caption a (β = 0) to b (β = 1)."""
         import torch
 
-        za, zb = self.make_z(seed_a, 1)[0], self.make_z(seed_b, 1)[0]
-        return torch.stack([slerp(za, zb, a) for a in alphas])  # §5.3: fixed caption, z_a → z_b
+        self._reset_notices()
+        steps = check_int("steps", steps, 2, MAX_IMAGES)
+        emb = self.embed([caption_a, caption_b])
+        h = torch.stack([self._mix(emb[0], emb[1], i / (steps - 1)) for i in range(steps)])
+        return self._draw(self.make_z(seed, 1).expand(steps, -1), h)
+
+    def text_frame(self, caption_a: str, caption_b: str, beta: float, seed: int = 0):
+        """One frame of ``interpolate_text`` at any β in [0, 1]: cheap (cached φ, z and frames)."""
+        self._reset_notices()
+        a, b = self.clean([caption_a, caption_b])
+        beta, seed = check_fraction("beta", beta), check_int("seed", seed, 0, MAX_SEED)
+
+        def make():
+            emb = self._embed_clean([a, b])
+            return self._draw(self.make_z(seed, 1), self._mix(emb[0], emb[1], beta)[None])[0]
+
+        return self._frame_cache.get_or_make(("text", a, b, beta, seed), make).copy()
 
     def interpolate_noise(self, caption: str, seed_a: int = 0, seed_b: int = 1, steps: int = 8) -> list:
-        """Fixed caption; the latent slides (slerp) from seed a's z to seed b's z."""
+        """Fixed caption; the latent slides (slerp) from seed a's z to seed b's z (§5.3)."""
+        import torch
+
         self._reset_notices()
-        steps = _check_int("steps", steps, 2, MAX_IMAGES)
-        z = self._noise_mix(seed_a, seed_b, [i / (steps - 1) for i in range(steps)])
-        return self._draw(z, self.embed([caption]).expand(steps, -1))
+        steps = check_int("steps", steps, 2, MAX_IMAGES)
+        emb = self.embed([caption])
+        za, zb = self.make_z(seed_a, 1)[0], self.make_z(seed_b, 1)[0]
+        z = torch.stack([slerp(za, zb, i / (steps - 1)) for i in range(steps)])
+        return self._draw(z, emb.expand(steps, -1))
 
     def noise_frame(self, caption: str, seed_a: int, seed_b: int, alpha: float):
-        """One frame of ``interpolate_noise`` at any α in [0, 1] (cheap: cached φ and z)."""
+        """One frame of ``interpolate_noise`` at any α in [0, 1]: cheap (cached φ, z and frames)."""
         self._reset_notices()
-        z = self._noise_mix(seed_a, seed_b, [_check_fraction("alpha", alpha)])
-        return self._draw(z, self.embed([caption]))[0]
+        (clean,) = self.clean([caption])
+        alpha = check_fraction("alpha", alpha)
+        za, zb = self.make_z(seed_a, 1)[0], self.make_z(seed_b, 1)[0]
+
+        def make():
+            return self._draw(slerp(za, zb, alpha)[None], self._embed_clean([clean]))[0]
+
+        return self._frame_cache.get_or_make(("noise", clean, int(seed_a), int(seed_b), alpha), make).copy()
 
     def style_of(self, image):
         """ŝ = S(x) [1, z_dim] for one image (§4.4)."""
@@ -389,7 +309,7 @@ class T2IPipeline:
         """§4.4: ŝ = S(x), then G(ŝ, φ(t)) for each caption. ``seed`` is accepted for a uniform
         signature; S is deterministic, so it does not change the result."""
         self._reset_notices()
-        _check_int("seed", seed, 0, MAX_SEED)
+        check_int("seed", seed, 0, MAX_SEED)
         style = self.style_of(image)
         emb = self.embed(captions)
         return self._draw(style.expand(emb.shape[0], -1), emb)
@@ -412,25 +332,3 @@ class T2IPipeline:
         return {"source": self.source, "random_weights": self.random_weights,
                 "components": {n: to_dict(c) for n, c in self.configs.items()},
                 **{k: self.extra[k] for k in ("training", "dataset", "evaluation") if k in self.extra}}
-
-
-def to_pil(x):
-    """[3, H, W] in [-1, 1] → RGB PIL image."""
-    import torch
-    from PIL import Image
-
-    arr = ((x.detach().float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
-    return Image.fromarray(arr.permute(1, 2, 0).cpu().numpy(), mode="RGB")
-
-
-def _array_to_pil(arr):
-    import numpy as np
-    from PIL import Image
-
-    if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3, 4)):
-        if arr.dtype != np.uint8:
-            if arr.dtype.kind == "f" and arr.size and arr.min() >= 0 and arr.max() <= 1:
-                arr = arr * 255.0
-            arr = np.clip(np.nan_to_num(arr.astype(np.float64)), 0, 255).round().astype(np.uint8)
-        return Image.fromarray(arr.squeeze(-1) if arr.ndim == 3 and arr.shape[2] == 1 else arr)
-    raise UserError(f"an image array must be H×W, H×W×3 or H×W×4, got shape {arr.shape}")

@@ -113,8 +113,8 @@ def bar_chart(labels, values, *, title: str | None = None, xlabel: str = "score"
         if xlim is not None:  # a little room on the right for the value labels
             ax.set_xlim(xlim[0], xlim[1] + 0.12 * (xlim[1] - xlim[0]))
         ax.set_xlabel(xlabel)
-        if title:
-            ax.set_title(title)
+        if title:  # over the whole figure: long tick labels leave the axes narrow
+            fig.suptitle(title, fontsize=11)
         fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png")

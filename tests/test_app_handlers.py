@@ -233,3 +233,15 @@ def test_output_files_are_content_addressed_and_complete(pipe):
     assert [p for p, _ in first] == [p for p, _ in again]  # same pixels → same file, never rewritten
     assert first[0][0] != first[1][0]
     assert H.OUT_DIR in __import__("pathlib").Path(first[0][0]).parents
+
+
+def test_import_is_light_and_missing_weights_exit_cleanly(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; import app; assert 'torch' not in sys.modules, 'import app loaded torch'; "
+            f"sys.exit(app.main(['--weights', {str(tmp_path / 'nowhere')!r}]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=__import__("pathlib").Path(__file__).resolve().parent.parent)
+    assert out.returncode == 2, out.stderr
+    assert "train-text" in out.stderr and "--tiny" in out.stderr and "Traceback" not in out.stderr

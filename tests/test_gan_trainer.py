@@ -171,3 +171,24 @@ def test_train_and_train_style_commands(tiny_synthbirds, tmp_path):
     assert config["training"]["final_step"] == 3 and config["style_training"]["result"]["step"] == 3
     assert set(config["components"]) == set(states)
     assert torch.equal(states["text_encoder"]["proj.weight"], te.state_dict()["proj.weight"])
+
+
+def test_style_encoder_learns_to_recover_z_on_held_out_noise(random_data):
+    from t2i_core.config import GeneratorConfig, StyleEncoderConfig
+    from t2i_core.models import Generator
+    from t2i_core.train.gan_data import embedding_sampler
+    from t2i_core.train.style_trainer import StyleTrainConfig, StyleTrainer, style_loss
+
+    z = torch.randn(4, 8)
+    assert style_loss(z, z) == 0 and torch.isclose(style_loss(z, torch.zeros_like(z)), z.pow(2).sum(1).mean())
+    torch.manual_seed(0)
+    from t2i_core.train.standing_stats import generator_batches, recompute_bn_stats
+
+    g = Generator(GeneratorConfig(z_dim=8, embed_dim=32, proj_dim=8, ngf=8))
+    recompute_bn_stats(g, generator_batches(g, embedding_sampler(random_data), batch_size=16), 8)
+    cfg = StyleTrainConfig(steps=30, batch_size=16, lr=1e-3, eval_every=0, eval_size=64, standing_stats_batches=4)
+    trainer = StyleTrainer(cfg, g, StyleEncoderConfig(z_dim=8, ndf=8), embedding_sampler(random_data))
+    before = trainer.evaluate()["heldout_loss"]
+    final = trainer.train(progress=False)
+    assert final["step"] == 30 and not trainer.S.training
+    assert final["heldout_loss"] < 0.5 * min(before, final["baseline_loss"]), (before, final)

@@ -25,6 +25,15 @@ def test_bundled_judge_is_small_and_documented():
     assert j.evaluation["min_attribute"] >= 0.99  # measured at training time on 2,000 renders
 
 
+def test_bundled_judge_was_trained_on_the_current_renderer(judge):
+    from t2i_core.eval.judge_train import render_fingerprint
+
+    assert judge.evaluation.get("render_fingerprint") == render_fingerprint(), (
+        "SynthBirds renders changed since weights/judge was trained: refresh it with "
+        "`python -m t2i_core train-judge --init weights/judge --steps 300 --lr 1e-3 --seed 1 "
+        "--out weights/judge`")
+
+
 def test_judge_reads_real_renders(judge):
     images, truths = sample_renders(np.random.default_rng(12345), 64)
     preds = judge.predict([Image.fromarray(im) for im in images])

@@ -87,8 +87,9 @@ def test_every_variant_is_finite_and_trains_both_networks(variant, levers):
     assert all(p.grad is not None for p in d.parameters()) and any(p.grad.abs().sum() > 0 for p in d.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(g0, g.parameters()))
     assert any(not torch.equal(a, b) for a, b in zip(d0, d.parameters()))
-    # one homogeneous batch per D call (BatchNorm pitfall): real, [wrong], fake, [int] | fake, [int]
-    n_d = 2 + uses_wrong_text(variant) + (uses_interpolation(variant) and levers.get("d_int_fakes", False))
+    # one homogeneous batch per D call (BatchNorm pitfall): real (+ wrong, same images), fake, [int]
+    # in the D step | fake, [int] in the G step
+    n_d = 2 + (uses_interpolation(variant) and levers.get("d_int_fakes", False))
     n_g = 1 + uses_interpolation(variant)
     assert calls == [6] * (n_d + n_g)
     assert ("g_int" in stats) == uses_interpolation(variant)
@@ -103,3 +104,15 @@ def test_g_step_leaves_d_weights_alone():
     for k, v in d0.items():
         assert torch.equal(v, d.state_dict()[k]), k
     assert all(p.requires_grad for p in d.parameters())
+
+
+def test_shared_trunk_call_equals_two_separate_calls():
+    from t2i_core.train.standing_stats import frozen_buffers
+
+    _, d, _, _ = _nets(mbstd=True)
+    b = _batch()
+    with torch.no_grad(), frozen_buffers(d):
+        d.train()
+        s_r, s_w = d(b["images"], b["emb"], wrong_emb=b["wrong_emb"])
+        assert torch.allclose(s_r, d(b["images"], b["emb"]), atol=1e-6)
+        assert torch.allclose(s_w, d(b["images"], b["wrong_emb"]), atol=1e-6)

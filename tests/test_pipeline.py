@@ -115,6 +115,17 @@ def test_transfer_style_and_match_scores_accept_pil_array_and_path(pipe, tmp_pat
         pipe.transfer_style(photo, [])
 
 
+def test_slider_frames_are_cached_as_copies(pipe):
+    first = pipe.noise_frame(CAP, 0, 1, 0.37)
+    first.paste((255, 0, 0), (0, 0, 64, 64))  # the caller's copy, not the cache's
+    again = pipe.noise_frame(CAP, 0, 1, 0.37)
+    assert not same(first, again)
+    assert not same(again, pipe.noise_frame(CAP, 0, 1, 0.38))
+    pipe.text_frame("a red bird " * 100, CAP, 0.5)
+    pipe.text_frame("a red bird " * 100, CAP, 0.5)  # cached, still noticed
+    assert pipe.notices == ["caption 1: caption truncated to its first 201 characters"]
+
+
 def test_caption_errors_and_notices(pipe):
     for bad in ("", "   ", "\U0001F426\U0001F426"):
         with pytest.raises(UserError):

@@ -14,9 +14,10 @@ def add_arguments(p) -> None:
                    help="same seed → same bytes, whatever --workers is")
     p.add_argument("--size", type=int, default=64, help="image side in pixels")
     p.add_argument("--workers", type=int, default=None, metavar="W",
-                   help="processes (default: all CPU cores)")
+                   help="processes; None = all CPU cores")
     p.add_argument("--max-classes", type=int, default=None, metavar="K",
-                   help="only K classes, spread over train/val/test (quick experiments, tests)")
+                   help="only K classes, spread over train/val/test (quick experiments, tests); "
+                        "None = all 2,000")
 
 
 def run(args) -> int:

@@ -125,15 +125,19 @@ def load_embeddings(args, index, dist, progress: bool):
 def run(args) -> int:
     import torch
 
+    from ..config import preset
     from ..data.dataset import open_dataset
     from ..errors import UserError
     from ..train import distributed as du
     from ..train.gan_data import load_split
     from ..train.gan_trainer import Trainer
+    from ..train.losses import check_variant
 
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg, run_cfg = resolve_config(args)
+    check_variant(cfg.variant)           # fail fast, before the data is loaded
+    preset(cfg.preset, "generator")
     data_root = args.data or run_cfg.get("dataset", {}).get("root")
     if not data_root:
         raise UserError("--data is required (the dataset folder to train on)")

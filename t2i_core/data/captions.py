@@ -41,7 +41,7 @@ BEAK_PREDICATES = {"short": ["short", "small", "stubby", "short and pointed", "s
                              "quite short"],
                    "long": ["long", "long and pointed", "very long", "long and thin", "elongated",
                             "quite long"]}
-SMALL = ["small", "small", "little", "tiny", "medium sized"]
+SMALL = ["small", "small", "little"]  # species-typical; uncorrelated with the style's scale
 
 # Full captions (all four attributes). Slots: {ac} "a red crown", {w} "blue wings", {ab} "a
 # yellow belly" / "yellow underparts", {ak} "a short beak"; {C} {W} {B} colours; {cn} {wn} {bn}

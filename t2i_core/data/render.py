@@ -32,9 +32,9 @@ PALETTE = {
     "grey": (128, 128, 128),
 }
 OUTLINE = (18, 16, 14)
-BEAK_RGB = (44, 40, 38)
+BEAK_RGB, BEAK_PALE = (44, 40, 38), (214, 200, 168)  # dark, or pale on a dark head
 LEG_RGB = (70, 62, 56)
-BEAK_LENGTH = {"short": 0.17, "long": 0.44}  # long ≈ 2.6 × short (in body units)
+BEAK_LENGTH = {"short": 0.16, "long": 0.46}  # long ≈ 2.9 × short (in body units)
 JITTER = 6  # max per-channel colour jitter of a part
 
 # ----------------------------------------------------------------------------- geometry
@@ -48,14 +48,14 @@ def _ellipse(cx, cy, rx, ry, angle_deg=0.0) -> np.ndarray:
     return (_CIRCLE * [rx, ry]) @ rot.T + [cx, cy]
 
 
-HEAD_C, HEAD_R = np.array([0.55, -0.40]), 0.31
+HEAD_C, HEAD_R = np.array([0.56, -0.42]), 0.34
 BEAK_DIR = math.radians(6)  # slightly down
 EYE_C = HEAD_C + HEAD_R * 0.40 * np.array([math.cos(math.radians(-30)), math.sin(math.radians(-30))])
 
 
 def _beak(length: float) -> np.ndarray:
     d = np.array([math.cos(BEAK_DIR), math.sin(BEAK_DIR)])
-    half = math.radians(24)
+    half = math.radians(27)
     top = HEAD_C + HEAD_R * np.array([math.cos(BEAK_DIR - half), math.sin(BEAK_DIR - half)])
     bottom = HEAD_C + HEAD_R * np.array([math.cos(BEAK_DIR + half), math.sin(BEAK_DIR + half)])
     return np.array([HEAD_C + HEAD_R * 0.7 * d, top, HEAD_C + (HEAD_R + length) * d, bottom])
@@ -69,11 +69,11 @@ SHAPES = {
     "toe1": np.array([(0.10, 0.71), (0.18, 0.68), (0.32, 0.70)]),
     "toe2": np.array([(-0.12, 0.71), (-0.04, 0.68), (0.10, 0.70)]),
     "body": _ellipse(0.0, 0.02, 0.64, 0.44, -14),
-    "wing": np.array([(0.44, -0.16), (0.30, -0.32), (0.05, -0.40), (-0.25, -0.38), (-0.58, -0.24),
-                      (-0.80, -0.06), (-0.92, 0.10), (-0.70, 0.17), (-0.38, 0.20), (-0.05, 0.18),
-                      (0.25, 0.09), (0.42, -0.02)]),
-    "feather1": np.array([(0.34, -0.04), (0.10, 0.02), (-0.22, 0.00), (-0.45, -0.08)]),
-    "feather2": np.array([(-0.18, 0.10), (-0.50, 0.10), (-0.80, 0.08)]),
+    "wing": np.array([(0.40, -0.18), (0.28, -0.33), (0.05, -0.40), (-0.25, -0.38), (-0.58, -0.24),
+                      (-0.80, -0.06), (-0.92, 0.10), (-0.70, 0.14), (-0.38, 0.14), (-0.05, 0.10),
+                      (0.22, 0.02), (0.38, -0.06)]),
+    "feather1": np.array([(0.30, -0.08), (0.10, -0.03), (-0.22, -0.04), (-0.45, -0.10)]),
+    "feather2": np.array([(-0.18, 0.06), (-0.50, 0.07), (-0.80, 0.07)]),
     "feather3": np.array([(-0.30, -0.04), (-0.56, -0.06), (-0.82, 0.00)]),
     "head": _ellipse(HEAD_C[0], HEAD_C[1], HEAD_R, HEAD_R),
     "beak_short": _beak(BEAK_LENGTH["short"]), "beak_long": _beak(BEAK_LENGTH["long"]),
@@ -292,7 +292,7 @@ def _perch(draw, pose, shapes, scene, g, canvas):
     draw.line(pts, fill=col, width=max(1, round(pose.length(0.08))))
 
 
-def _draw_bird(draw, pose, shapes, content, g):
+def _draw_bird(draw, pose, shapes, content, g, background_rgb=(255, 255, 255)):
     col = _part_colors(content, g)
     ow = max(2, round(pose.length(0.035)))  # dark outline ≈ 0.8 px at the output size
     tail = _shade(col["wing"], 0.8)
@@ -307,8 +307,10 @@ def _draw_bird(draw, pose, shapes, content, g):
         draw.line(shapes[key], fill=_shade(col["wing"], 0.7), width=ow, joint="curve")
     draw.polygon(shapes["head"], fill=col["crown"], outline=OUTLINE, width=ow)
     beak = shapes["beak_" + content["beak"]]
-    draw.polygon(beak, fill=BEAK_RGB, outline=OUTLINE, width=ow)
-    draw.line(beak[0:2] + beak[4:6], fill=(92, 86, 80), width=max(1, ow // 2))
+    # a pale horn beak where a dark one would vanish (dark head or dark scene)
+    light = sum(PALETTE[content["crown"]]) < 300 or sum(background_rgb) < 330
+    draw.polygon(beak, fill=BEAK_PALE if light else BEAK_RGB, outline=OUTLINE, width=ow)
+    draw.line(beak[0:2] + beak[4:6], fill=(150, 140, 120) if light else (92, 86, 80), width=max(1, ow // 2))
     draw.polygon(shapes["eye_ring"], fill=(236, 234, 222), outline=OUTLINE, width=ow)
     draw.polygon(shapes["pupil"], fill=(10, 10, 10))
     draw.polygon(shapes["glint"], fill=(250, 250, 250))
@@ -352,6 +354,6 @@ def render_bird(content, style, size: int = 64) -> np.ndarray:
     shapes = pose.shapes()
     g = np.random.default_rng([seed, 2])
     _perch(draw, pose, shapes, style["scene"], g, canvas)
-    _draw_bird(draw, pose, shapes, content, g)
+    _draw_bird(draw, pose, shapes, content, g, style["background_rgb"])
     out = Image.alpha_composite(background.convert("RGBA"), layer.reduce(SS))
     return np.array(out.convert("RGB"))

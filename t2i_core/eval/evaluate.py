@@ -89,7 +89,8 @@ def judge_section(judge, real) -> dict:
     from .judge import uint8_to_tensor
 
     if real is None:
-        return {"accuracy_on_real": _r(judge.evaluation.get("accuracy_on_real")), "source": "stored",
+        stored = (getattr(judge, "evaluation", None) or {}).get("accuracy_on_real")
+        return {"accuracy_on_real": _r(stored), "source": "stored",
                 "note": "no real images with ground truth; figure from the judge's training"}
     preds = judge.predict_tensor(uint8_to_tensor(real.images))
     truth = [{**c, "facing": s["facing"]} for c, s in zip(real.contents, real.styles)]
@@ -267,6 +268,20 @@ def _resolve_judge(judge):
     return judge
 
 
+def _judge_current(judge, say):
+    """Was the judge trained on today's renderer? (``None``: the judge does not record it.)"""
+    from .judge_train import render_fingerprint
+
+    stored = (getattr(judge, "evaluation", None) or {}).get("render_fingerprint")
+    if stored is None:
+        return None
+    if stored != render_fingerprint():
+        say("warning: SynthBirds renders changed since the judge was trained; its figures may be "
+            "off: run `python -m t2i_core train-judge --init weights/judge --steps 300`")
+        return False
+    return True
+
+
 def evaluate(pipeline, *, data=None, judge=None, quick: bool = False, out_dir=None, seed: int = 0,
              log=None) -> dict:
     """Evaluate a ``T2IPipeline`` (see the module docstring); returns the DESIGN.md §4 dict.
@@ -298,6 +313,7 @@ def evaluate(pipeline, *, data=None, judge=None, quick: bool = False, out_dir=No
         result[name] = fn()
         say(f"{name} done in {time.time() - t:.1f} s")
     result["meta"] = {"seed": seed, "quick": bool(quick), "data": source.description,
+                      "judge_matches_renderer": _judge_current(judge, say),
                       "weights": getattr(pipeline, "source", ""), "sizes": dict(sizes),
                       "delta_e": "CIEDE2000", "seconds": round(time.time() - start, 2)}
     if out_dir is not None:

@@ -34,6 +34,15 @@ def sample_renders(rng: np.random.Generator, n: int, size: int = 64):
     return images, truths
 
 
+def render_fingerprint(n: int = 8) -> str:
+    """SHA-256 of ``n`` fixed renders: changes whenever ``render`` or ``sample_style`` does, so a
+    judge trained on an older renderer can be detected (``evaluate`` warns, tests fail)."""
+    import hashlib
+
+    images, _ = sample_renders(np.random.default_rng(20160517), n)
+    return hashlib.sha256(images.tobytes()).hexdigest()[:16]
+
+
 def targets(truths: list[dict], values: dict):
     """Class indices per categorical head and background colour in [0, 1]."""
     import torch
@@ -134,5 +143,6 @@ def train_judge(*, steps: int = 3000, batch_size: int = 64, lr: float = 2e-3, se
     judge = Judge(model.eval(), cfg, values)
     result = heldout_accuracy(judge, n=eval_images, seed=seed)
     judge.evaluation = {**result, "train_seconds": round(time.time() - start, 1),
-                        "train_steps": steps, "batch_size": batch_size}
+                        "train_steps": steps, "batch_size": batch_size,
+                        "render_fingerprint": render_fingerprint()}
     return judge, judge.evaluation

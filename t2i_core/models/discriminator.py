@@ -74,16 +74,26 @@ class Discriminator(nn.Module):
         if cfg.spectral_norm:
             apply_spectral_norm(self)
 
-    def forward(self, images: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, emb: torch.Tensor, *, wrong_emb: torch.Tensor | None = None):
+        """Logits [B] for (images, emb). With ``wrong_emb`` also scores the same images against a
+        second batch of texts and returns ``(s_right, s_wrong)``: the image trunk runs once (in
+        train mode its BatchNorm sees the same batch either way); the text projection and the
+        joint head still see each text batch on its own, exactly as two separate calls would."""
         if images.dim() != 4 or images.shape[1:] != (3, self.cfg.image_size, self.cfg.image_size):
             raise UserError(f"images must be [batch, 3, {self.cfg.image_size}, {self.cfg.image_size}], "
                             f"got {tuple(images.shape)}")
-        if emb.dim() != 2 or emb.shape != (images.shape[0], self.cfg.embed_dim):
-            raise UserError(f"emb must be [{images.shape[0]}, {self.cfg.embed_dim}], got {tuple(emb.shape)}")
         x = self.trunk(images)                                    # state size: (ndf*8) x 4 x 4
-        t = self.text_proj(emb)[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
         if self.mbstd is not None:
-            x = self.mbstd(x)
+            x = self.mbstd(x)                                     # state size: (ndf*8 + 1) x 4 x 4
+        if wrong_emb is None:
+            return self._head(x, emb)
+        return self._head(x, emb), self._head(x, wrong_emb)
+
+    def _head(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        if emb.dim() != 2 or emb.shape != (x.shape[0], self.cfg.embed_dim):
+            raise UserError(f"emb must be [{x.shape[0]}, {self.cfg.embed_dim}], got {tuple(emb.shape)}")
+        # §4.1: φ(t) → 128-d, replicated spatially and depth-concatenated at 4×4
+        t = self.text_proj(emb)[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
         x = torch.cat([x, t], dim=1)                              # state size: (ndf*8 + 128) x 4 x 4
         return self.head(x).view(-1)                              # logits [B]
 

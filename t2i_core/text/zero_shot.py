@@ -19,22 +19,10 @@ from .image_encoder import images_to_tensor
 
 
 def split_images(index, indices, size: int = 64) -> np.ndarray:
-    """uint8 [N, size, size, 3] for the given record indices (resized like Reed's loader)."""
-    try:
-        from ..data.dataset import load_image_array
-    except ImportError:
-        load_image_array = None
-    if load_image_array is not None:
-        try:
-            return np.asarray(load_image_array(index, list(indices), size=size), dtype=np.uint8)
-        except TypeError:  # an older signature: fall back to one image at a time
-            pass
-    from ..data.images import resize_square
+    """uint8 [N, size, size, 3] for the given record indices (square resize, like Reed's loader)."""
+    from ..data.dataset import load_image_array
 
-    out = np.zeros((len(indices), size, size, 3), np.uint8)
-    for j, i in enumerate(indices):
-        out[j] = np.asarray(resize_square(index.load_image(i).convert("RGB"), size))
-    return out
+    return np.asarray(load_image_array(index, list(indices), size, progress=False), dtype=np.uint8)
 
 
 @torch.no_grad()

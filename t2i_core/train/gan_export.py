@@ -4,15 +4,17 @@ The exported generator is the EMA copy when ``ema_decay > 0``, else G itself, al
 running statistics recomputed (``standing_stats.py``) so eval-mode output — what the pipeline
 draws, deterministic per seed — matches train-mode output. The gap mean |G_eval − G_train| on a
 probe batch is measured before and after and recorded in the log and in ``config.json``.
+D's statistics are recomputed the same way on real images (what ``match_scores`` scores).
 """
 
 from __future__ import annotations
 
 import copy
 
+import torch
+
 from ..checkpoint import save_weights
-from ..config import to_dict
-from .gan_data import embedding_sampler
+from .gan_data import center_crop, embedding_sampler, mean_caption_embedding
 from .run_log import plot_losses, save_grid
 from .standing_stats import eval_train_gap, generator_batches, recompute_bn_stats
 
@@ -32,12 +34,32 @@ def standing_generator(trainer):
     return g, report
 
 
+def standing_discriminator(trainer, batches: int):
+    """A copy of D whose BN statistics come from real training images only, scored against
+    their own captions and (every other batch) other images' captions — the inputs of
+    ``match_scores`` — rather than the training mix dominated by fakes."""
+    d = copy.deepcopy(trainer.D).eval().requires_grad_(False)
+    data, bs = trainer.data, min(trainer.cfg.batch_size, len(trainer.data))
+    gen = torch.Generator().manual_seed(trainer.cfg.seed + 555)
+    dev = next(d.parameters()).device
+
+    def make_batch(i: int):
+        idx = torch.randint(0, len(data), (bs,), generator=gen)
+        texts = idx if i % 2 == 0 else idx[torch.randperm(bs, generator=gen)]
+        emb = mean_caption_embedding(data, texts.to(data.offsets.device), trainer.cfg.captions_per_image, gen)
+        return (center_crop(data.images[idx.to(data.images.device)]).to(dev), emb.to(dev)), {}
+
+    recompute_bn_stats(d, make_batch, batches)
+    return d
+
+
 def export_weights(trainer) -> dict:
     """Write ``RUN/weights/`` (rank 0 only) and return ``{"weights": path, "standing_stats": {...}}``."""
     g, report = standing_generator(trainer)
     trainer.log.write({"event": "standing_stats", "step": trainer.step, **report})
     run_cfg = trainer.run_config()
-    state_dicts = {"generator": g.state_dict(), "discriminator": trainer.D.state_dict()}
+    d = standing_discriminator(trainer, trainer.cfg.standing_stats_batches)
+    state_dicts = {"generator": g.state_dict(), "discriminator": d.state_dict()}
     components = dict(run_cfg["components"])
     if trainer.text_encoder is not None:
         te_config, te_state = trainer.text_encoder

@@ -14,6 +14,10 @@ batches, which are still scored in their own call, never mixed into the fake bat
 
 Mode seeking (``mode_seeking > 0``) needs two fakes per caption: the fake batch then holds the
 first half of the captions twice (different z), the pairs the MSGAN term compares.
+
+Real+right and real+wrong share one D call (``wrong_emb=``): same images, so D's image trunk
+runs once (its train-mode BatchNorm statistics are those of x either way); the text and joint
+layers still normalise each text batch on its own.
 """
 
 from __future__ import annotations
@@ -66,8 +70,10 @@ def gan_step(G, D, opt_g, opt_d, batch: dict, opts: StepOptions) -> dict:
         kl = 0.5 * (kl + kl_int)
 
     # ---- D step: maximise log s_r + ½(log(1−s_w) + log(1−s_f))                (§4.2 Alg. 1)
-    s_r = D(x, h)                                           # real image, right text
-    s_w = D(x, batch["wrong_emb"]) if use_wrong else None   # real image, wrong text
+    if use_wrong:  # real image with right text, and with wrong text (image trunk shared)
+        s_r, s_w = D(x, h, wrong_emb=batch["wrong_emb"])
+    else:
+        s_r, s_w = D(x, h), None                            # real image, right text
     s_f = D(fake.detach(), h_fake)                          # fake image, right text
     s_i = D(fake_int.detach(), h_int) if (use_int and opts.d_int_fakes) else None
     loss_d, terms = d_loss(opts.variant, s_r, s_f, s_w, s_i)

@@ -67,6 +67,9 @@ class Trainer:
         seed_everything(cfg.seed)                           # same initial weights on every rank
         self.g_cfg, self.d_cfg = model_configs(cfg, data.embed_dim)
         self.G, self.D = Generator(self.g_cfg).to(dev), Discriminator(self.d_cfg).to(dev)
+        if dev.type == "cpu":  # oneDNN convolutions (G's transposed ones most) are faster this way
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema_decay > 0 else None
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas)
@@ -77,7 +80,7 @@ class Trainer:
         self.D_train = dist_utils.wrap(self.D, self.dist)
         seed_everything(cfg.seed + 1000 * self.dist.rank)   # each rank draws its own batches and z
         self.sampler = EpochSampler(len(data), cfg.batch_size)
-        self.step, self.stuck = 0, 0
+        self.step, self.stuck, self._saved_step = 0, 0, None
         self.step_options = StepOptions(cfg.variant, cfg.int_weight, cfg.d_int_fakes, cfg.kl_weight,
                                         cfg.mode_seeking)
         self.log = RunLog(self.run_dir, enabled=self.dist.is_main)
@@ -98,18 +101,21 @@ class Trainer:
                 **{k: v for k, v in self.run_info.items() if k != "dataset"}}
 
     def _start(self, resume: bool) -> None:
-        existing = self.checkpoints()
-        if existing and not resume:
+        """Write config.json (rank 0) and, when resuming, load the latest checkpoint on every rank
+        (rank 0 picks it; the run folder must be visible to all ranks, as on one machine)."""
+        latest = dist_utils.broadcast_object(
+            str(self.checkpoints()[-1]) if self.dist.is_main and self.checkpoints() else None, self.dist)
+        if latest and not resume:
             raise UserError(f"{self.run_dir} already holds checkpoints: pass --resume to continue "
                             "that run, or choose a new --out folder")
-        if existing:
+        if latest:
             self._check_resumable()
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             text = json.dumps(self.run_config(), indent=2, sort_keys=True)
             atomic_write(self.run_dir / "config.json", lambda tmp: Path(tmp).write_text(text))
-        if existing:
-            self.load(existing[-1])
+        if latest:
+            self.load(latest)
         dist_utils.barrier(self.dist)
 
     def _check_resumable(self) -> None:
@@ -138,6 +144,7 @@ class Trainer:
             save_training_state(path, state)
             for old in self.checkpoints()[:-max(self.cfg.keep, 1)]:
                 old.unlink(missing_ok=True)
+        self._saved_step = self.step
         dist_utils.barrier(self.dist)
         return path
 
@@ -154,6 +161,7 @@ class Trainer:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.step, self.stuck = int(state["step"]), int(state.get("stuck", 0))
+        self._saved_step = self.step
         ranks = state["ranks"]
         if len(ranks) == self.dist.world_size:
             self.sampler.load_state_dict(ranks[self.dist.rank]["sampler"])
@@ -179,6 +187,8 @@ class Trainer:
                 group["lr"] = lr * f
         batch = next_batch(self.data, self.sampler, captions_per_image=self.cfg.captions_per_image,
                            device=self.dist.device)
+        if self.dist.device.type == "cpu":
+            batch["images"] = batch["images"].contiguous(memory_format=torch.channels_last)
         stats = gan_step(self.G_train, self.D_train, self.opt_g, self.opt_d, batch, self.step_options)
         if self.G_ema is not None:
             decay = min(self.cfg.ema_decay, (1.0 + self.step) / (10.0 + self.step))
@@ -215,13 +225,32 @@ class Trainer:
         raise TrainingStopped(message)
 
     def train(self, *, export: bool = True) -> dict:
-        """Train up to ``cfg.steps``; then save a checkpoint and (``export``) write weights/."""
+        """Train up to ``cfg.steps``; then save a checkpoint and (``export``) write weights/.
+        Ctrl-C in a single process saves a checkpoint first, so ``--resume`` loses nothing."""
         from tqdm import tqdm
 
-        cfg = self.cfg
-        bar = tqdm(total=cfg.steps, initial=self.step, disable=not (self.progress and self.dist.is_main),
-                   desc=f"train {cfg.variant}", unit="step", dynamic_ncols=True)
-        acc, t0 = {}, time.perf_counter()
+        bar = tqdm(total=self.cfg.steps, initial=self.step, unit="step", dynamic_ncols=True,
+                   disable=not (self.progress and self.dist.is_main), desc=f"train {self.cfg.variant}")
+        try:
+            self._loop(bar)
+        except KeyboardInterrupt:
+            if not self.dist.distributed and self.step > 0 and self._saved_step != self.step:
+                print(f"\ninterrupted: checkpoint {self.save()} written; continue with --resume")
+            raise
+        finally:
+            bar.close()
+        if self._saved_step != self.step:
+            self.save()
+        result = {"step": self.step}
+        if export and self.dist.is_main:
+            from .gan_export import export_weights
+
+            result.update(export_weights(self))
+        dist_utils.barrier(self.dist)
+        return result
+
+    def _loop(self, bar) -> None:
+        cfg, acc, t0 = self.cfg, {}, time.perf_counter()
         while self.step < cfg.steps:
             stats = self.train_step()
             for k, v in stats.items():
@@ -235,16 +264,6 @@ class Trainer:
                 self.sample_grid()
             if cfg.ckpt_every and self.step % cfg.ckpt_every == 0:
                 self.save()
-        bar.close()
-        if not self.checkpoints() or self.checkpoints()[-1].name != f"step_{self.step:08d}.pt":
-            self.save()
-        result = {"step": self.step}
-        if export and self.dist.is_main:
-            from .gan_export import export_weights
-
-            result.update(export_weights(self))
-        dist_utils.barrier(self.dist)
-        return result
 
     def _log_train(self, acc: dict, seconds: float) -> None:
         n = len(acc.get("d_loss", [])) or 1

@@ -34,6 +34,33 @@ def encode_captions(captions, max_len: int) -> torch.Tensor:
     return torch.from_numpy(out)
 
 
+def _ngrams(caption: str):
+    words = caption.replace(",", " ").replace(".", " ").replace(";", " ").split()
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+
+
+def class_neighbours(class_captions, k: int = 10, max_vocab: int = 20000) -> torch.Tensor:
+    """[n_classes, k]: for each class, the classes whose captions use the most similar words
+    (cosine of TF-IDF vectors over word unigrams + bigrams). Any captioned dataset works; on
+    SynthBirds the nearest classes share most colour–part phrases (the hard negatives)."""
+    from collections import Counter
+
+    counts = [Counter(g for cap in caps for g in _ngrams(cap)) for caps in class_captions]
+    df = Counter(g for c in counts for g in c)
+    vocab = {g: j for j, (g, _) in enumerate(df.most_common(max_vocab))}
+    mat = np.zeros((len(counts), len(vocab)), dtype=np.float32)
+    for i, c in enumerate(counts):
+        for g, n in c.items():
+            if g in vocab:
+                mat[i, vocab[g]] = n
+    idf = np.log(len(counts) / np.array([df[g] for g in vocab], dtype=np.float32)) + 1.0
+    mat = np.log1p(mat) * idf
+    mat /= np.linalg.norm(mat, axis=1, keepdims=True) + 1e-8
+    sim = torch.from_numpy(mat @ mat.T)
+    sim.fill_diagonal_(-2.0)
+    return sim.topk(min(k, len(counts) - 1), dim=1).indices
+
+
 class PairBank:
     """One split of a dataset in memory: images, caption ids, class of every image."""
 
@@ -67,6 +94,38 @@ class PairBank:
         # captions of a class are contiguous too (records are grouped by class)
         self.class_cap_count = torch.zeros(self.n_classes, dtype=torch.long).index_add_(0, self.labels, n_caps)
         self.class_cap_start = torch.cat([torch.zeros(1, dtype=torch.long), self.class_cap_count.cumsum(0)[:-1]])
+        self._index = index
+        self._neighbours = None
+
+    def neighbours(self, k: int) -> torch.Tensor:
+        """Nearest classes by caption words (computed once; see ``class_neighbours``)."""
+        if self._neighbours is None or self._neighbours.shape[1] < min(k, self.n_classes - 1):
+            caps = [[] for _ in range(self.n_classes)]
+            for rid, lab in zip(self.record_ids, self.labels.tolist()):
+                caps[lab].extend(self._index.records[rid].captions)
+            self._neighbours = class_neighbours(caps, k)
+        return self._neighbours[:, :k]
+
+    def pick_classes(self, gen: torch.Generator, n: int, group: int = 1, pool: int = 10) -> torch.Tensor:
+        """``n`` distinct classes. ``group`` > 1: anchors drawn at random, each joined by
+        ``group`` - 1 of its ``pool`` nearest classes (hard negatives for one another)."""
+        n = min(n, self.n_classes)
+        order = torch.randperm(self.n_classes, generator=gen)
+        if group <= 1 or self.n_classes < 3:
+            return order[:n]
+        near = self.neighbours(pool)
+        chosen, seen = [], set()
+        for anchor in order.tolist():
+            if len(chosen) >= n:
+                break
+            if anchor in seen:
+                continue
+            cands = near[anchor][torch.randperm(near.shape[1], generator=gen)].tolist()
+            members = [anchor] + [c for c in cands if c not in seen][: group - 1]
+            for c in members[: n - len(chosen)]:
+                chosen.append(c)
+                seen.add(c)
+        return torch.tensor(chosen, dtype=torch.long)
 
     @property
     def n_classes(self) -> int:
@@ -76,12 +135,12 @@ class PairBank:
         return len(self.labels)
 
     def sample(self, gen: torch.Generator, classes_per_batch: int, images_per_class: int,
-               captions_per_class: int = 0):
+               captions_per_class: int = 0, group: int = 1, pool: int = 10):
         """(image rows [B], caption rows [T], image classes [B], caption classes [T]) for one
         balanced batch. ``captions_per_class`` 0: one caption of each sampled image (T = B);
         otherwise that many captions drawn from all captions of each class."""
-        k = min(classes_per_batch, self.n_classes)
-        classes = torch.randperm(self.n_classes, generator=gen)[:k]
+        classes = self.pick_classes(gen, classes_per_batch, group, pool)
+        k = len(classes)
         count = self.class_count[classes].unsqueeze(1)                      # [K, 1]
         width = max(int(count.max()), images_per_class)
         score = torch.rand(k, width, generator=gen)
@@ -98,10 +157,10 @@ class PairBank:
         return rows, caps, self.labels[rows], classes.repeat_interleave(captions_per_class)
 
     def batch(self, gen: torch.Generator, classes_per_batch: int, images_per_class: int,
-              captions_per_class: int = 0, augment: bool = True):
+              captions_per_class: int = 0, augment: bool = True, group: int = 1, pool: int = 10):
         """(images float [B, 3, H, W] in [-1, 1], char ids [T, L], image labels [B], text labels [T])."""
         rows, caps, labels, text_labels = self.sample(gen, classes_per_batch, images_per_class,
-                                                      captions_per_class)
+                                                      captions_per_class, group, pool)
         images = self.images[rows].float().div_(127.5).sub_(1.0)
         if augment:
             images = augment_batch(images, gen)

@@ -31,6 +31,8 @@ class TextTrainConfig:
     classes_per_batch: int = 32
     images_per_class: int = 4
     captions_per_class: int = 0    # 0: one caption per image; else drawn from the class's captions
+    neighbour_group: int = 1       # >1: batches hold groups of classes with similar captions
+    neighbour_pool: int = 10       # ... drawn from each anchor's nearest classes
     lr: float = 1e-3               # Adam; warm-up then cosine decay to lr * lr_min_ratio
     lr_min_ratio: float = 0.05
     warmup_steps: int = 100
@@ -189,7 +191,8 @@ class TextTrainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(t, self.step)
         images, char_ids, labels, text_labels = self.bank.batch(
-            self.gen, t.classes_per_batch, t.images_per_class, t.captions_per_class, t.augment)
+            self.gen, t.classes_per_batch, t.images_per_class, t.captions_per_class, t.augment,
+            t.neighbour_group, t.neighbour_pool)
         self.text_encoder.train()
         self.image_encoder.train()
         loss, parts = ds_sje_loss(self.image_encoder(images), self.text_encoder(char_ids), labels,

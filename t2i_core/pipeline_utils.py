@@ -1,0 +1,132 @@
+"""Small helpers of ``T2IPipeline``: argument checks, slerp, an LRU cache, tensor ↔ PIL, and
+BatchNorm statistics for random-weight presets. No heavy imports at module level."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import threading
+from collections import OrderedDict
+
+from .errors import UserError
+
+MAX_IMAGES = 64  # per call: n, steps, number of captions
+
+
+def check_int(name: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
+            not math.isfinite(value) or int(value) != value:
+        raise UserError(f"{name} must be a whole number, got {value!r}")
+    value = int(value)
+    if not lo <= value <= hi:
+        raise UserError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def check_fraction(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise UserError(f"{name} must be a number between 0 and 1, got {value!r}")
+    if not 0.0 <= value <= 1.0:
+        raise UserError(f"{name} must be between 0 and 1, got {value}")
+    return float(value)
+
+
+def caption_list(captions) -> list[str]:
+    if isinstance(captions, str):
+        captions = [captions]
+    captions = list(captions or [])
+    if not captions:
+        raise UserError("give at least one caption")
+    if len(captions) > MAX_IMAGES:
+        raise UserError(f"at most {MAX_IMAGES} captions per call, got {len(captions)}")
+    return captions
+
+
+def slerp(a, b, t: float):
+    """Spherical interpolation between latents ``a`` and ``b`` (lerp when nearly parallel)."""
+    import torch
+
+    if t <= 0.0 or t >= 1.0:  # exact endpoints: frame 0 / last frame equal the seeds' own images
+        return (a if t <= 0.0 else b).clone()
+    cos = torch.dot(a, b) / (a.norm() * b.norm()).clamp_min(1e-12)
+    omega = torch.arccos(cos.clamp(-1.0, 1.0))
+    if float(omega.sin().abs()) < 1e-6:
+        return (1.0 - t) * a + t * b
+    return (torch.sin((1.0 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
+def standing_stats(models: dict, batches: int = 4, batch_size: int = 16) -> None:
+    """Set BatchNorm running statistics from a few train-mode passes ("standing statistics").
+
+    Used for random-weight presets: with the default statistics (mean 0, var 1) eval-mode G of a
+    freshly initialised network draws flat grey; after this its samples have contrast and vary
+    with z, which keeps the fast demo and the tests meaningful."""
+    import torch
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    from .text.alphabet import encode_batch
+
+    g, d, s = models["generator"], models.get("discriminator"), models.get("style_encoder")
+    colors = ("red", "blue", "green", "yellow", "black", "white", "grey", "brown")
+    captions = [f"this bird has a {a} crown and {b} wings" for a in colors for b in colors[:2]]
+    with torch.no_grad():
+        emb = models["text_encoder"].eval()(torch.from_numpy(encode_batch(captions)))
+    nets = [m for m in (g, d, s) if m is not None]
+    norms = [m for net in nets for m in net.modules() if isinstance(m, _BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the passes
+    for net in nets:
+        net.train()
+    with torch.no_grad():
+        for i in range(batches):
+            e = emb[torch.arange(batch_size) % len(captions)].roll(i)
+            x = g(torch.randn(batch_size, g.cfg.z_dim), e)
+            if d is not None:
+                d(x, e)
+            if s is not None:
+                s(x)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    for net in nets:
+        net.eval()
+
+
+class LRU:
+    def __init__(self, size: int):
+        self.size, self.data, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get_or_make(self, key, make):
+        with self.lock:
+            if key in self.data:
+                self.data.move_to_end(key)
+                return self.data[key]
+        value = make()  # computed outside the lock; a duplicate computation is harmless
+        with self.lock:
+            self.data[key] = value
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
+        return value
+
+
+def to_pil(x):
+    """[3, H, W] in [-1, 1] → RGB PIL image."""
+    import torch
+    from PIL import Image
+
+    arr = ((x.detach().float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
+    return Image.fromarray(arr.permute(1, 2, 0).cpu().numpy(), mode="RGB")
+
+
+def array_to_pil(arr):
+    import numpy as np
+    from PIL import Image
+
+    if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3, 4)):
+        if arr.dtype != np.uint8:
+            if arr.dtype.kind == "f" and arr.size and arr.min() >= 0 and arr.max() <= 1:
+                arr = arr * 255.0
+            arr = np.clip(np.nan_to_num(arr.astype(np.float64)), 0, 255).round().astype(np.uint8)
+        return Image.fromarray(arr.squeeze(-1) if arr.ndim == 3 and arr.shape[2] == 1 else arr)
+    raise UserError(f"an image array must be H×W, H×W×3 or H×W×4, got shape {arr.shape}")
