@@ -1,4 +1,5 @@
-"""GAN-CLS Explorer: the Gradio app (layout and wiring only; handlers in t2i_core/app_handlers.py).
+"""GAN-CLS Explorer: the Gradio app (layout and wiring only; handlers in t2i_core/app_handlers.py,
+examples and the About text in t2i_core/app_content.py).
 
     python app.py [--weights DIR] [--host H] [--port N] [--tiny]
 
@@ -21,6 +22,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
+from t2i_core import app_content as C  # noqa: E402
 from t2i_core import app_handlers as H  # noqa: E402
 
 MAX_FILE_SIZE = "10mb"
@@ -40,12 +42,12 @@ def _output_image(label: str, **kw) -> gr.Image:
 
 def _generate_tab(pipe) -> None:
     with gr.Row():
-        caption = gr.Textbox(label="Caption", value=H.EXAMPLE_CAPTIONS[0], lines=2, scale=4,
+        caption = gr.Textbox(label="Caption", value=C.EXAMPLE_CAPTIONS[0], lines=2, scale=4,
                              max_length=H.MAX_RAW_CAPTION, elem_id="gen-caption")
         with gr.Column(scale=1, min_width=200):
             n = gr.Slider(1, H.MAX_N, value=4, step=1, label="Images (n)")
             seed = gr.Number(value=0, precision=0, label="Seed (image i uses seed + i)")
-    gr.Examples(H.EXAMPLE_CAPTIONS, inputs=[caption], label="Example captions")
+    gr.Examples(C.EXAMPLE_CAPTIONS, inputs=[caption], label="Example captions")
     button = gr.Button("Generate", variant="primary", elem_id="gen-button")
     gallery = gr.Gallery(label="Generated birds", columns=4, height="auto", format="png",
                          elem_id="gen-gallery", elem_classes="pixelated")
@@ -62,28 +64,28 @@ def _strip_row(label: str):
     return steps, button, strip, gif
 
 
-def _text_tab(pipe) -> None:
+def _text_tab(pipe, demo) -> None:
     gr.Markdown("Fixed noise z, the text embedding slides from caption A (β = 0) to caption B "
                 "(β = 1): h = (1 − β) φ(A) + β φ(B) (§5.3).")
     with gr.Row():
-        a = gr.Textbox(label="Caption A", value=H.EXAMPLE_CAPTIONS[0], lines=2, max_length=H.MAX_RAW_CAPTION)
-        b = gr.Textbox(label="Caption B", value=H.EXAMPLE_CAPTIONS[1], lines=2, max_length=H.MAX_RAW_CAPTION)
+        a = gr.Textbox(label="Caption A", value=C.EXAMPLE_CAPTIONS[0], lines=2, max_length=H.MAX_RAW_CAPTION)
+        b = gr.Textbox(label="Caption B", value=C.EXAMPLE_CAPTIONS[1], lines=2, max_length=H.MAX_RAW_CAPTION)
     with gr.Row():
         with gr.Column():
             seed = gr.Number(value=0, precision=0, label="Seed (the fixed z)")
             beta = gr.Slider(0, 1, value=0.5, step=0.01, label="β (A → B)", elem_id="text-beta")
         frame = _output_image("Frame", height=256, elem_id="text-frame")
     steps, button, strip, gif = _strip_row("text")
-    gr.on([beta.change, a.submit, b.submit, seed.submit], functools.partial(H.text_frame, pipe),
+    gr.on([beta.change, a.submit, b.submit, seed.submit, demo.load], functools.partial(H.text_frame, pipe),
           inputs=[a, b, beta, seed], outputs=frame, api_name="interpolate_text", **LIVE)
     button.click(functools.partial(H.text_strip, pipe), inputs=[a, b, seed, steps],
                  outputs=[strip, gif], api_name="interpolate_text_strip", **MODEL)
 
 
-def _noise_tab(pipe) -> None:
+def _noise_tab(pipe, demo) -> None:
     gr.Markdown("Fixed caption, the noise slides (spherically) from seed A's z (α = 0) to "
                 "seed B's z (α = 1) (§5.3): what changes is style — pose and background.")
-    caption = gr.Textbox(label="Caption", value=H.EXAMPLE_CAPTIONS[0], lines=2, max_length=H.MAX_RAW_CAPTION)
+    caption = gr.Textbox(label="Caption", value=C.EXAMPLE_CAPTIONS[0], lines=2, max_length=H.MAX_RAW_CAPTION)
     with gr.Row():
         with gr.Column():
             with gr.Row():
@@ -92,8 +94,9 @@ def _noise_tab(pipe) -> None:
             alpha = gr.Slider(0, 1, value=0.5, step=0.01, label="α (seed A → seed B)", elem_id="noise-alpha")
         frame = _output_image("Frame", height=256, elem_id="noise-frame")
     steps, button, strip, gif = _strip_row("noise")
-    gr.on([alpha.change, caption.submit, seed_a.submit, seed_b.submit], functools.partial(H.noise_frame, pipe),
-          inputs=[caption, seed_a, seed_b, alpha], outputs=frame, api_name="interpolate_noise", **LIVE)
+    gr.on([alpha.change, caption.submit, seed_a.submit, seed_b.submit, demo.load],
+          functools.partial(H.noise_frame, pipe), inputs=[caption, seed_a, seed_b, alpha],
+          outputs=frame, api_name="interpolate_noise", **LIVE)
     button.click(functools.partial(H.noise_strip, pipe), inputs=[caption, seed_a, seed_b, steps],
                  outputs=[strip, gif], api_name="interpolate_noise_strip", **MODEL)
 
@@ -106,7 +109,7 @@ def _style_tab(pipe, examples) -> None:
         with gr.Column():
             image = _upload("Bird photo")
             captions = gr.Textbox(label="Captions (one per line)", lines=4,
-                                  value="\n".join(H.EXAMPLE_CAPTIONS[:3]))
+                                  value="\n".join(C.EXAMPLE_CAPTIONS[:3]))
             seed = gr.Number(value=0, precision=0, label="Seed")
             button = gr.Button("Transfer style", variant="primary")
         gallery = gr.Gallery(label="Redrawn with each caption", columns=3, height="auto",
@@ -124,7 +127,7 @@ def _probe_tab(pipe, examples) -> None:
         with gr.Column():
             image = _upload("Image")
             captions = gr.Textbox(label="Captions (one per line)", lines=4,
-                                  value=examples[0][2] if examples else "\n".join(H.EXAMPLE_CAPTIONS))
+                                  value=examples[0][2] if examples else "\n".join(C.EXAMPLE_CAPTIONS))
             button = gr.Button("Score captions", variant="primary")
         with gr.Column():
             chart = _output_image("D's score per caption")
@@ -138,7 +141,7 @@ def _probe_tab(pipe, examples) -> None:
 
 def build_demo(pipeline) -> gr.Blocks:
     """The whole UI around one ``T2IPipeline``."""
-    examples = H.example_renders(tempfile.mkdtemp(prefix="t2i_app_examples_"))
+    examples = C.example_renders(tempfile.mkdtemp(prefix="t2i_app_examples_"))
     with gr.Blocks(title="GAN-CLS Explorer", delete_cache=(1800, 3600)) as demo:
         gr.Markdown("# GAN-CLS Explorer\nText-to-image synthesis after Reed et al. (ICML 2016) — "
                     f"weights: `{pipeline.source}`")
@@ -148,15 +151,15 @@ def build_demo(pipeline) -> gr.Blocks:
         with gr.Tab("Generate"):
             _generate_tab(pipeline)
         with gr.Tab("Text interpolation"):
-            _text_tab(pipeline)
+            _text_tab(pipeline, demo)
         with gr.Tab("Noise interpolation"):
-            _noise_tab(pipeline)
+            _noise_tab(pipeline, demo)
         with gr.Tab("Style transfer"):
             _style_tab(pipeline, examples)
         with gr.Tab("Discriminator probe"):
             _probe_tab(pipeline, examples)
         with gr.Tab("About"):
-            gr.Markdown(H.about_markdown(pipeline))
+            gr.Markdown(C.about_markdown(pipeline))
     demo.queue(max_size=64)
     return demo
 

@@ -221,7 +221,7 @@ def rows_figure(rows, *, row_labels=(), col_labels=(), title=None, scale: float 
             else:
                 ax.axis("off")
             if r == 0 and c < len(col_labels):
-                ax.set_title(str(col_labels[c]), fontsize=8)
+                ax.set_title(_wrap(col_labels[c], max(8, int(14 * scale)), 4), fontsize=7)
         if r < len(row_labels):
             axes[r][0].set_ylabel(_wrap(row_labels[r]), rotation=0, ha="right", va="center", fontsize=7)
     if title:
@@ -230,10 +230,10 @@ def rows_figure(rows, *, row_labels=(), col_labels=(), title=None, scale: float 
     return fig
 
 
-def _wrap(text: str, width: int = 34) -> str:
+def _wrap(text: str, width: int = 34, lines: int = 3) -> str:
     import textwrap
 
-    return "\n".join(textwrap.wrap(str(text), width)[:3])
+    return "\n".join(textwrap.wrap(str(text), width)[:lines])
 
 
 class LivePlot:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from t2i_core import app_content as C
 from t2i_core import app_handlers as H
 
 CAP = "this bird has a red crown, blue wings and a yellow belly"
@@ -33,7 +34,8 @@ def png_header_only(width: int, height: int) -> bytes:
     """A valid-looking PNG claiming width × height (a bomb / huge image without the memory)."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\0" * 64)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+    chunks = _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunks
 
 
 def _encode(im: Image.Image, fmt: str, **kw) -> bytes:
@@ -81,6 +83,13 @@ def write(tmp_path, name, data) -> str:
     path = tmp_path / name
     path.write_bytes(data)
     return str(path)
+
+
+@pytest.fixture
+def upload_dir(tmp_path, monkeypatch):
+    """Play Gradio: payload paths must lie in its upload folder (GRADIO_TEMP_DIR)."""
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    return tmp_path
 
 
 def load(path) -> Image.Image:
@@ -157,8 +166,8 @@ def test_strips_and_gifs(pipe):
 
 
 @pytest.mark.parametrize("name", sorted(good_images()))
-def test_unusual_images_give_results(pipe, tmp_path, name):
-    path = write(tmp_path, name, good_images()[name])
+def test_unusual_images_give_results(pipe, upload_dir, name):
+    path = write(upload_dir, name, good_images()[name])
     items = H.style_transfer(pipe, {"path": path, "orig_name": name}, f"{CAP}\n\n{CAP_B}\n", 0)
     assert [c for _, c in items] == [CAP, CAP_B]
     chart, scores = H.match_scores(pipe, path, f"{CAP}\n{CAP_B}")
@@ -167,14 +176,23 @@ def test_unusual_images_give_results(pipe, tmp_path, name):
 
 
 @pytest.mark.parametrize("name", sorted(bad_images()))
-def test_bad_images_are_plain_errors(pipe, tmp_path, name):
+def test_bad_images_are_plain_errors(pipe, upload_dir, name):
     data, words = bad_images()[name]
-    path = write(tmp_path, name, data)
+    path = write(upload_dir, name, data)
     for handler, args in ((H.style_transfer, (CAP, 0)), (H.match_scores, (CAP,))):
         with pytest.raises(gr.Error) as excinfo:
             handler(pipe, {"path": path}, *args)
         message = error_message(excinfo)
-        assert words in message and str(tmp_path) not in message
+        assert words in message and str(upload_dir) not in message
+
+
+def test_payload_paths_outside_the_upload_folder_are_refused(pipe, upload_dir, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("elsewhere") / "secret.png"
+    bird().save(outside)
+    for path in (str(outside), str(upload_dir / ".." / outside.parent.name / "secret.png")):
+        with pytest.raises(gr.Error, match="uploaded to this app"):
+            H.match_scores(pipe, {"path": path}, CAP)
+    assert len(H.match_scores(pipe, str(outside), CAP)[1]) == 1  # Python callers may pass paths
 
 
 @pytest.mark.parametrize("image", [None, {"path": None}, "", 12])
@@ -204,8 +222,8 @@ def test_caption_lines(pipe):
 
 
 def test_examples_and_about(pipe, tmp_path):
-    examples = H.example_renders(tmp_path)
-    assert len(examples) == len(H.EXAMPLE_CONTENTS)
+    examples = C.example_renders(tmp_path)
+    assert len(examples) == len(C.EXAMPLE_CONTENTS)
     path, truth, probe = examples[0]
     assert Image.open(path).size == (64, 64) and probe.splitlines()[0] == truth
     root = tmp_path / "repo"
@@ -214,7 +232,7 @@ def test_examples_and_about(pipe, tmp_path):
         '{"cells": [{"cell_type": "markdown", "source": ["# Generating birds\\n"]}]}')
     (root / "weights").mkdir()
     (root / "weights" / "MODEL_CARD.md").write_text("The card of the model.")
-    text = H.about_markdown(pipe, repo_root=root)
+    text = C.about_markdown(pipe, repo_root=root)
     assert "Generating birds" in text and "The card of the model." in text and "random weights" in text
 
 

@@ -150,6 +150,28 @@ def test_unusual_uploads_and_long_captions_work(client, tmp_path):
     assert len(client.predict("a red bird " * 1000, 1, 0, api_name="/generate")) == 1
 
 
+def test_payload_naming_a_server_file_is_refused(server, tmp_path):
+    """Handlers run with preprocess=False, so a hand-made payload naming any server path must
+    not be read (raw queue protocol, as a malicious client would send it)."""
+    import json
+    import uuid
+
+    import httpx
+
+    secret = tmp_path / "secret.png"
+    Image.new("RGB", (8, 8), "red").save(secret)
+    base = server.rstrip("/")
+    config = httpx.get(f"{base}/config").json()
+    fn = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "match_scores")
+    session = uuid.uuid4().hex[:10]
+    httpx.post(f"{base}/gradio_api/queue/join", json={
+        "data": [{"path": str(secret)}, CAP], "fn_index": fn, "session_hash": session}).raise_for_status()
+    with httpx.stream("GET", f"{base}/gradio_api/queue/data", params={"session_hash": session}) as s:
+        done = next(m for m in (json.loads(line[5:]) for line in s.iter_lines() if line.startswith("data:"))
+                    if m.get("msg") == "process_completed")
+    assert done["success"] is False and "uploaded to this app" in done["output"]["error"]
+
+
 def test_upload_cap_and_server_survives(client, tmp_path):
     from gradio_client import handle_file
 

@@ -55,6 +55,7 @@ def test_quick_evaluate_returns_every_key(quick_result):
     _check_keys(result)
     assert result["judge"]["accuracy_on_real"] >= 0.95  # the judge reads real renders
     assert result["text_encoder"]["zero_shot_top1"] is None  # a preset ships no image encoder θ
+    assert 0.0 <= result["roc_auc"]["oracle_pose"] <= 1.0  # what a perfect S would score
     json.dumps(result)
 
 
@@ -175,3 +176,37 @@ def test_ablate_cli_rejects_unknown_variant(tmp_path, capsys):
                "--variants", "gan,vae", "--out", str(tmp_path / "abl")])
     assert rc == 2
     assert "vae" in capsys.readouterr().err
+
+
+def test_quick_evaluate_on_a_dataset_folder(tiny, judge, tiny_synthbirds):
+    """With --data, captions and real images come from the dataset's test split."""
+    from t2i_core.eval.evaluate import evaluate
+
+    result = evaluate(tiny, data=tiny_synthbirds, judge=judge, quick=True)
+    _check_keys(result)
+    assert str(tiny_synthbirds) in result["meta"]["data"]
+    assert result["judge"]["accuracy_on_real"] >= 0.95
+    assert result["meta"]["judge_matches_renderer"] is True
+
+
+def test_ablation_wiring_one_tiny_variant(tiny_synthbirds, judge, tmp_path):
+    """train → train-style → evaluate → report, in-process, for one tiny variant (2 steps)."""
+    import torch
+
+    from t2i_core.checkpoint import save_weights
+    from t2i_core.config import preset, to_dict
+    from t2i_core.eval.ablation import run_ablation
+    from t2i_core.text.char_cnn_rnn import CharCNNRNN
+
+    torch.manual_seed(0)
+    cfg = preset("tiny", "text")
+    save_weights(tmp_path / "te", {"text_encoder": CharCNNRNN(cfg).state_dict()},
+                 {"components": {"text_encoder": to_dict(cfg)}})
+    summary = run_ablation(data=tiny_synthbirds, steps=2, out=tmp_path / "abl", text_encoder=tmp_path / "te",
+                           style_steps=2, preset="tiny", batch_size=4, quick_eval=True,
+                           variants=("gan-int-cls",), judge=judge, progress=False, log=lambda m: None,
+                           overrides={"standing_stats_batches": 2})
+    _check_keys(summary["results"]["gan-int-cls"])
+    report = (tmp_path / "abl" / "ablation.md").read_text()
+    assert "| gan-int-cls |" in report and (tmp_path / "abl" / "gan-int-cls_samples.png").is_file()
+    assert [c["verdict"] for c in summary["claims"]] == ["not measured"] * 4

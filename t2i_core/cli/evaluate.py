@@ -24,13 +24,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
 
 
-def _log(quiet_stdout: bool):
+def _say(msg) -> None:
     import sys
 
-    def say(msg):
-        print(msg, file=sys.stderr if quiet_stdout else sys.stdout, flush=True)
-
-    return say
+    print(msg, file=sys.stderr, flush=True)  # progress never mixes with the result on stdout
 
 
 def run(args) -> int:
@@ -52,12 +49,11 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     pipe = (T2IPipeline.from_preset(args.preset) if args.preset
             else T2IPipeline.from_pretrained(args.weights))
-    say = _log(args.json)
     result = evaluate(pipe, data=args.data, judge=args.judge, quick=args.quick, out_dir=args.out,
-                      seed=args.seed, log=say)
+                      seed=args.seed, log=_say)
     if args.write_config:
         store_evaluation(pipe.source, result)
-        say(f"figures stored in {pipe.source}/config.json (evaluation)")
+        _say(f"figures stored in {pipe.source}/config.json (evaluation)")
     if args.json:
         print(json_dumps(result))
     else:

@@ -53,8 +53,10 @@ def train_variant(variant: str, gan_data, te, info, run_dir, *, steps: int, seed
     return Path(result["weights"])
 
 
-def train_style_encoder(weights: Path, *, steps: int, seed: int, progress: bool) -> None:
-    """Add S to a weights folder through the ``train-style`` command's own code path."""
+def train_style_encoder(weights: Path, *, steps: int, seed: int, progress: bool,
+                        batch_size: int | None = None) -> None:
+    """Add S to a weights folder through the ``train-style`` command's own code path
+    (``batch_size``: G samples per step and per standing-statistics batch; None = its default)."""
     import argparse
 
     from ..cli import train_style
@@ -62,6 +64,8 @@ def train_style_encoder(weights: Path, *, steps: int, seed: int, progress: bool)
     parser = argparse.ArgumentParser()
     train_style.add_arguments(parser)
     argv = ["--weights", str(weights), "--steps", str(steps), "--seed", str(seed)]
+    if batch_size is not None:
+        argv += ["--batch-size", str(batch_size)]
     if not progress and any("--no-progress" in a.option_strings for a in parser._actions):
         argv.append("--no-progress")
     if train_style.run(parser.parse_args(argv)):
@@ -98,7 +102,7 @@ def run_ablation(*, data, steps: int, out, text_encoder=None, style_steps: int |
                                 preset=preset, batch_size=batch_size, progress=progress,
                                 overrides=overrides)
         log(f"[{variant}] style encoder {style_steps} steps")
-        train_style_encoder(weights, steps=style_steps, seed=seed, progress=progress)
+        train_style_encoder(weights, steps=style_steps, seed=seed, progress=progress, batch_size=batch_size)
         pipe = T2IPipeline.from_pretrained(weights)
         log(f"[{variant}] evaluating")
         results[variant] = evaluate(pipe, data=index, judge=judge, quick=quick_eval,

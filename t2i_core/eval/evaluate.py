@@ -10,7 +10,8 @@ Sections (each its own seed stream, so the result is deterministic for ``seed``)
 - ``style_transfer`` (§4.4): x̂ = G(S(x), φ(t_B)) for real x; facing kept, median CIEDE2000 between
   x's true background and the judge's reading of x̂, content accuracy for t_B.
 - ``roc_auc`` (§5.2): k-means of real images by background colour and by pose (facing, tilt,
-  x, y; z-scored), ROC AUC of cos(S(x_i), S(x_j)) for "same cluster" over all pairs.
+  x, y; z-scored), ROC AUC of cos(S(x_i), S(x_j)) for "same cluster" over all pairs; the same
+  AUC of the true style factors (``oracle_*``) says what a perfect S would score.
 - ``diversity``: share of left-facing birds over many z per caption, averaged over captions.
 - ``text_encoder``: zero-shot top-1 of φ/θ on the test classes (``text.zero_shot``).
 A metric that the weights cannot support (no style encoder, no image encoder) is ``None`` with
@@ -168,14 +169,24 @@ def roc_section(nets, real, sizes, seed, curves) -> dict:
     styles = real.styles[:n]
     vectors = nets.style(real.images[:n]).numpy()
     k = max(2, min(sizes["clusters"], n // 5))
-    out = {}
+    out, oracle = {}, oracle_style_vectors(styles)
     for name, feats in (("pose", pose_features(styles)), ("background", background_features(styles))):
         labels, _ = M.kmeans(feats, k, seed=seed)
         res = M.same_cluster_auc(vectors, labels)
         curves[name] = res
         out[name] = _r(res["auc"])
-    out.update(clusters=k, n_images=n, pairs=int(n * (n - 1) // 2))
+        out[f"oracle_{name}"] = _r(M.same_cluster_auc(oracle, labels)["auc"])
+    out.update(clusters=k, n_images=n, pairs=int(n * (n - 1) // 2),
+               oracle="AUC of the true style factors (facing, tilt, x, y, scale, background RGB; "
+                      "z-scored) in place of S(x): what a perfect S encoding all of them scores")
     return out
+
+
+def oracle_style_vectors(styles) -> np.ndarray:
+    """Reference style code: every true style factor, z-scored (a perfect, untrained S)."""
+    rows = [[1.0 if s["facing"] == "left" else -1.0, float(s["tilt"]), float(s["x"]), float(s["y"]),
+             float(s.get("scale", 0.0)), *(float(v) for v in s["background_rgb"])] for s in styles]
+    return M.standardize(np.asarray(rows))
 
 
 def diversity(nets, judge, source, sizes, seed, figures) -> dict:

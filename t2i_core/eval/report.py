@@ -134,6 +134,11 @@ def _details(result: dict) -> list[str]:
     if "background_delta_e76" in st:
         lines.append(f"Background ΔE (median): CIEDE2000 {fmt(st.get('background_delta_e'))}, "
                      f"CIE76 {fmt(st.get('background_delta_e76'))}.")
+    roc = result.get("roc_auc", {})
+    if roc.get("oracle_pose") is not None:
+        lines.append(f"§5.2 reference: the true style factors themselves (a perfect S) score AUC "
+                     f"pose {fmt(roc['oracle_pose'])}, background {fmt(roc.get('oracle_background'))} "
+                     f"under the same protocol ({roc.get('clusters')} clusters, {roc.get('n_images')} images).")
     if "facing_minority_share" in dv:
         lines.append(f"Diversity: minority facing share per caption (0.5 = balanced, 0 = collapsed) "
                      f"{fmt(dv['facing_minority_share'])}; background spread (median pairwise ΔE00 "

@@ -1,0 +1,97 @@
+"""What the app shows besides model output: example captions, example SynthBirds renders for
+the style-transfer and probe tabs, and the About tab (model card, notebooks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+EXAMPLE_CAPTIONS = [
+    "this bird has a red crown, blue wings and a yellow belly with a short beak",
+    "a small bird with a black head, white wings and an orange breast and a long bill",
+    "this bird is mostly green with a purple crown and a short beak",
+    "a bird with grey wing feathers, a brown chest and a long pointed beak",
+]
+EXAMPLE_CONTENTS = [  # (crown, wing, belly, beak) of the example renders
+    ("red", "blue", "yellow", "short"),
+    ("black", "white", "orange", "long"),
+    ("purple", "green", "green", "short"),
+    ("yellow", "grey", "brown", "long"),
+]
+
+
+def describe_content(content: dict) -> str:
+    belly = content["belly"]
+    article = "an" if belly[0] in "aeiou" else "a"
+    return (f"this bird has a {content['crown']} crown, {content['wing']} wings and {article} "
+            f"{belly} belly with a {content['beak']} beak")
+
+
+def example_renders(folder, seed: int = 0) -> list[tuple[str, str, str]]:
+    """Write a few SynthBirds renders as PNGs → [(path, true caption, probe captions)].
+
+    Returns [] when the renderer is unavailable (the app then just has no image examples)."""
+    import numpy as np
+    from PIL import Image
+
+    try:
+        from .data.synthbirds import CONTENT_KEYS, render, sample_style
+    except ImportError:
+        return []
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    contents = [dict(zip(CONTENT_KEYS, c)) for c in EXAMPLE_CONTENTS]
+    out = []
+    for i, content in enumerate(contents):
+        style = sample_style(np.random.default_rng(seed + i))
+        path = folder / f"synthbird_{'_'.join(content.values())}_{i}.png"
+        Image.fromarray(render(content, style)).save(path)
+        others = [describe_content(contents[(i + k) % len(contents)]) for k in (1, 2, 3)]
+        out.append((str(path), describe_content(content), "\n".join([describe_content(content), *others])))
+    return out
+
+
+def about_markdown(pipe, repo_root=None) -> str:
+    """The About tab: what the model is, its model card, the notebooks."""
+    import json
+
+    root = Path(repo_root) if repo_root else Path(__file__).resolve().parent.parent
+    info = pipe.describe()
+    parts = ["## About\n",
+             "GAN-CLS Explorer re-implements *Generative Adversarial Text to Image Synthesis* "
+             "(Reed et al., ICML 2016): a char-CNN-RNN text encoder φ, a generator G(z, φ(t)), "
+             "a matching-aware discriminator D(x, φ(t)) trained with GAN-INT-CLS, and a style "
+             "encoder S(x) → z for style transfer (§4.4).\n",
+             f"**Weights:** `{info['source']}`"]
+    if info["random_weights"]:
+        parts[-1] += " — random weights: images are noise-like until trained weights are loaded."
+    comps = info["components"]
+    nets = [f"text encoder φ → {comps['text_encoder']['embed_dim']}-d",
+            f"G (z {comps['generator']['z_dim']}-d, ngf {comps['generator']['ngf']})"]
+    nets += [f"D (ndf {comps['discriminator']['ndf']})"] if "discriminator" in comps else []
+    nets += [f"S (ndf {comps['style_encoder']['ndf']})"] if "style_encoder" in comps else []
+    parts.append("\n**Networks:** " + ", ".join(nets) + ".")
+    candidates = [root / "weights" / "MODEL_CARD.md"]
+    if not info["random_weights"]:
+        candidates.insert(0, Path(info["source"]) / "MODEL_CARD.md")
+    card = next((p for p in candidates if p.is_file()), None)
+    if card is not None:
+        parts.append("\n### Model card\n\n" + card.read_text(encoding="utf-8", errors="replace")[:20000])
+    else:
+        parts.append("\n*No model card yet (weights/MODEL_CARD.md).*")
+    notebooks = sorted((root / "notebooks").glob("*.ipynb"))
+    if notebooks:
+        parts.append("\n### Notebooks\n")
+        for nb in notebooks:
+            title = nb.stem
+            try:
+                cells = json.loads(nb.read_text(encoding="utf-8")).get("cells", [])
+                md = next(c for c in cells if c.get("cell_type") == "markdown")
+                first = "".join(md.get("source", [])).strip().splitlines()[0]
+                title = first.lstrip("# ").strip() or title
+            except (ValueError, StopIteration, IndexError, OSError, AttributeError):
+                pass
+            parts.append(f"- `notebooks/{nb.name}` — {title}")
+    parts.append("\n### API\n\nEvery tab is an endpoint usable from `gradio_client`: `/generate`, "
+                 "`/interpolate_text`, `/interpolate_noise`, `/style_transfer`, `/match_scores` "
+                 "(see “Use via API” at the bottom of the page).")
+    return "\n".join(parts)
