@@ -76,8 +76,9 @@ def _text_tab(pipe, demo) -> None:
             beta = gr.Slider(0, 1, value=0.5, step=0.01, label="β (A → B)", elem_id="text-beta")
         frame = _output_image("Frame", height=256, elem_id="text-frame")
     steps, button, strip, gif = _strip_row("text")
-    gr.on([beta.change, a.submit, b.submit, seed.submit, demo.load], functools.partial(H.text_frame, pipe),
-          inputs=[a, b, beta, seed], outputs=frame, api_name="interpolate_text", **LIVE)
+    gr.on([beta.change, a.submit, b.submit, seed.submit, demo.load],  # the first frame on page load
+          functools.partial(H.text_frame, pipe), inputs=[a, b, beta, seed], outputs=frame,
+          api_name="interpolate_text", **LIVE)
     button.click(functools.partial(H.text_strip, pipe), inputs=[a, b, seed, steps],
                  outputs=[strip, gif], api_name="interpolate_text_strip", **MODEL)
 
@@ -91,7 +92,8 @@ def _noise_tab(pipe, demo) -> None:
             with gr.Row():
                 seed_a = gr.Number(value=0, precision=0, label="Seed A")
                 seed_b = gr.Number(value=1, precision=0, label="Seed B")
-            alpha = gr.Slider(0, 1, value=0.5, step=0.01, label="α (seed A → seed B)", elem_id="noise-alpha")
+            alpha = gr.Slider(0, 1, value=0.5, step=0.01, label="α (seed A → seed B)",
+                              elem_id="noise-alpha")
         frame = _output_image("Frame", height=256, elem_id="noise-frame")
     steps, button, strip, gif = _strip_row("noise")
     gr.on([alpha.change, caption.submit, seed_a.submit, seed_b.submit, demo.load],

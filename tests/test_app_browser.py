@@ -1,5 +1,5 @@
-"""One headless-Chromium pass over the app: type a caption, click Generate, see the gallery fill;
-move the noise-interpolation slider and see the frame change. Python playwright drives the
+"""One headless-Chromium pass over the app: type a caption, click Generate, see the gallery fill,
+change the seed and see new birds; move the noise-interpolation slider and see the frame change. Python playwright drives the
 Debian chromium (``apt-get install -y chromium``; ``.ci/run`` installs it)."""
 
 import socket
@@ -72,9 +72,10 @@ def test_type_generate_and_slide(page):
 
     page.get_by_role("tab", name="Noise interpolation").click()
     frame = "#noise-frame img"
+    start = wait_for_new_sources(page, frame, [])  # drawn on page load (α = 0.5)
     slider = page.locator("#noise-alpha input[type=range]")
     slider.fill("0.9")
-    one = wait_for_new_sources(page, frame, [])
+    one = wait_for_new_sources(page, frame, start)
     slider.fill("0.1")
     two = wait_for_new_sources(page, frame, one)
-    assert one != two and all(src for src in one + two)
+    assert len({start[0], one[0], two[0]}) == 3 and all(src for src in start + one + two)
