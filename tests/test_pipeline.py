@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -69,9 +70,9 @@ def test_same_pixels_in_another_process(pipe):
     code = ("from t2i_core import T2IPipeline; import hashlib, numpy as np;"
             "ims = T2IPipeline.from_preset('tiny', seed=0).generate(%r, n=2, seed=5);"
             "print(hashlib.sha256(b''.join(np.asarray(i).tobytes() for i in ims)).hexdigest())" % CAP)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120, env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                                           "PATH": "/usr/bin:/bin"})
+                         timeout=120, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == digest(pipe.generate(CAP, n=2, seed=5))
 

@@ -57,7 +57,8 @@ def _print_figures(figures: dict) -> None:
             continue
         print(f"{split}: zero-shot top-1 {f['zero_shot_top1']:.4f} over {f['n_classes']} unseen classes "
               f"({f['n_images']} images, {f['n_captions']} captions); caption top-1 "
-              f"{f['caption_top1']:.4f}; retrieval AP@50 {f['retrieval_ap50']:.4f}")
+              f"{f['caption_top1']:.4f}; retrieval AP@50 {f['retrieval_ap50']:.4f}"
+              + (f"; paraphrase top-1 {f['paraphrase_top1']:.4f}" if "paraphrase_top1" in f else ""))
 
 
 def run(args) -> int:

@@ -53,6 +53,8 @@ class ImageEncoder(nn.Module):
         size = self.cfg.image_size
         if images.shape[-2:] != (size, size):
             images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+        if not self.features[0][0].weight.is_contiguous():  # the model was moved to channels_last
+            images = images.contiguous(memory_format=torch.channels_last)
         h = self.features(images)
         pooled = torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1)  # [B, 16c]
         return self.proj(pooled)

@@ -133,3 +133,46 @@ def zero_shot_eval(text_encoder, image_encoder, index, split: str = "test", *, i
                         embed_captions(text_encoder, captions), cap_labels, len(names))
     out.update(split=split, n_classes=len(names), n_images=len(indices), n_captions=len(captions))
     return out
+
+
+# Free-form wordings that SynthBirds' caption writer never produces (other syntax, word order,
+# casing, punctuation): a check that φ reads attributes rather than memorised templates.
+PARAPHRASES = (
+    "{crown} head, {wing} wings, {belly} belly, {beak} beak",
+    "a bird whose head is {crown} and whose wings are {wing}, with a {belly} breast and a {beak} bill.",
+    "This little bird has a {CROWN} crown and {WING} wings. Its belly is {belly}; the beak is {beak}!",
+    "the wings are {wing}. the crown is {crown}. the chest is {belly}. the beak is {beak}.",
+    "{beak} beak and {belly} underparts; {wing} wing feathers and a {crown} cap",
+)
+
+
+def paraphrase_eval(text_encoder, image_encoder, index, split: str = "test", *, images=None) -> dict | None:
+    """SynthBirds only: each hand-written paraphrase of a class's content is classified among the
+    split's classes by class-averaged image embeddings. ``None`` for other datasets."""
+    from ..data.synthbirds import parse_class
+
+    indices = list(index.indices(split))
+    names = sorted({index.records[i].class_name for i in indices})
+    try:
+        contents = [parse_class(n) for n in names]
+    except UserError:
+        return None
+    if len(names) < 2:
+        return None
+    if images is None:
+        images = split_images(index, indices, image_encoder.cfg.image_size)
+    pos = {n: k for k, n in enumerate(names)}
+    img_labels = torch.tensor([pos[index.records[i].class_name] for i in indices])
+    from .sje import class_means
+
+    protos = class_means(embed_images(image_encoder, images), img_labels, len(names))
+    texts, labels = [], []
+    for k, c in enumerate(contents):
+        slots = {**c, **{key.upper(): v.upper() for key, v in c.items()}}
+        texts += [p.format(**slots) for p in PARAPHRASES]
+        labels += [k] * len(PARAPHRASES)
+    emb = text_encoder.embed_texts(texts)
+    pred = (emb @ protos.t()).argmax(1)
+    hits = (pred == torch.tensor(labels)).float().view(len(names), len(PARAPHRASES))
+    return {"paraphrase_top1": float(hits.mean()),
+            "per_template": [round(float(x), 4) for x in hits.mean(0)], "n_classes": len(names)}
