@@ -1,0 +1,287 @@
+"""Training-step throughput (issue 9, item 1): the trainer's step against a plain reference step.
+
+    python benchmarks/bench_train.py [--presets small reed] [--batch 64] [--rounds 5] [--ablation]
+
+GAN-INT-CLS at batch 64 on random data of the trainer's shape (uint8 76×76 images, 4 caption
+embeddings of 1024-d per image, so batch preparation is timed too). Two steps, in one process,
+alternating round by round (the order rotates), each from its own copy of the same initial
+weights:
+
+* ``reference`` — written here, on purpose plain (pytorch/examples dcgan style): fp32, default
+  (NCHW) memory format, three separate D calls in the D step (s_r = D(x, h), s_w = D(x, ĥ),
+  s_f = D(x̂, h)), D's parameter gradients computed (and discarded) in the G step, the default
+  Adam (for-loop on CPU), no compile.
+* ``trainer`` — ``Trainer.train_step()`` exactly as ``python -m t2i_core train`` runs it, with its
+  default levers (see benchmarks/README.md).
+
+``--ablation`` adds the levers one at a time (and opt-in ones: fused Adam, one thread,
+torch.compile, bf16 autocast), so every gain is attributed. Figures: median wall seconds per step
+→ images/s, the median process CPU seconds per step (less sensitive to other load), and the
+ratio to the reference. The machine was shared: read the load average printed with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import alternate, has_native_bf16, load_average, machine_info, median, print_machine  # noqa: E402
+
+EMBED_DIM = 1024
+
+
+# ---------------------------------------------------------------------------------------------
+# Data and models
+# ---------------------------------------------------------------------------------------------
+def random_data(n: int = 256, embed_dim: int = EMBED_DIM, captions: int = 4, seed: int = 0):
+    """A ``GANData`` of random uint8 76×76 images and caption embeddings (the trainer's input)."""
+    import torch
+
+    from t2i_core.train.gan_data import from_arrays
+
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (n, 76, 76, 3), dtype=torch.uint8, generator=g)
+    offsets = torch.arange(n + 1) * captions
+    return from_arrays(images, torch.randn(captions * n, embed_dim, generator=g), offsets,
+                       torch.arange(n) % 50)
+
+
+def train_config(preset: str, batch: int, **kw):
+    from t2i_core.train.gan_config import GANTrainConfig
+
+    base = dict(variant="gan-int-cls", preset=preset, batch_size=batch, steps=10**9, sample_every=0,
+                ckpt_every=0, log_every=0, diverge_patience=0, device="cpu")
+    return GANTrainConfig(**{**base, **kw})
+
+
+def make_trainer(cfg, data, run_dir):
+    from t2i_core.train.gan_trainer import Trainer
+
+    return Trainer(cfg, data, run_dir, progress=False)
+
+
+def plain_copy(module):
+    """A copy of ``module`` with every parameter and buffer in the default (NCHW) layout."""
+    import torch
+
+    m = copy.deepcopy(module)
+    for t in list(m.parameters()) + list(m.buffers()):
+        t.data = t.data.contiguous()
+    return m.to(memory_format=torch.contiguous_format)
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference step: straightforward fp32 GAN-INT-CLS (Reed et al. 2016 §4.2 Alg. 1, §4.3)
+# ---------------------------------------------------------------------------------------------
+class ReferenceStep:
+    """One plain GAN-INT-CLS step: D step with three separate D calls, then the G step.
+
+    Random draws in the trainer's order (z, the interpolation permutation, z for the
+    interpolated fakes), so from the same RNG state it sees the same z as ``gan_step``."""
+
+    def __init__(self, G, D, lr: float = 2e-4, betas=(0.5, 0.999), **adam_kw):
+        import torch
+
+        self.G, self.D = G, D
+        self.opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=betas, **adam_kw)
+        self.opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=betas, **adam_kw)
+
+    def __call__(self, batch: dict) -> dict:
+        import torch
+        import torch.nn.functional as F
+
+        def bce(logits, target):
+            return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+        x, h, h_wrong = batch["images"], batch["emb"], batch["wrong_emb"]
+        b, z_dim = x.shape[0], self.G.cfg.z_dim
+        z = torch.randn(b, z_dim)
+        fake = self.G(z, h)                                     # x̂ = G(z, h)
+        h_int = 0.5 * h + 0.5 * h[torch.randperm(b)]            # §4.3: β = ½
+        fake_int = self.G(torch.randn(b, z_dim), h_int)         # x̂ᵢ = G(zᵢ, hᵢ)
+
+        # D: minimise −[log s_r + ½(log(1 − s_w) + log(1 − s_f))]
+        s_r, s_w, s_f = self.D(x, h), self.D(x, h_wrong), self.D(fake.detach(), h)
+        loss_d = bce(s_r, 1.0) + 0.5 * (bce(s_w, 0.0) + bce(s_f, 0.0))
+        self.opt_d.zero_grad()
+        loss_d.backward()
+        self.opt_d.step()
+
+        # G: minimise −[log s_f + log s_i] (non-saturating)
+        loss_g = bce(self.D(fake, h), 1.0) + bce(self.D(fake_int, h_int), 1.0)
+        self.opt_g.zero_grad()
+        loss_g.backward()
+        self.opt_g.step()
+        return {"d_loss": loss_d.item(), "g_loss": loss_g.item()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Variants: zero-argument callables that run one step (batch preparation included)
+# ---------------------------------------------------------------------------------------------
+def _batch_fn(data, batch: int, channels_last: bool):
+    import torch
+
+    from t2i_core.train.gan_data import EpochSampler, next_batch
+
+    sampler = EpochSampler(len(data), batch)
+
+    def get():
+        out = next_batch(data, sampler)
+        if channels_last:
+            out["images"] = out["images"].contiguous(memory_format=torch.channels_last)
+        return out
+    return get
+
+
+def reference_variant(tr, data, batch: int, *, channels_last: bool = False, **adam_kw):
+    import torch
+
+    G, D = plain_copy(tr.G), plain_copy(tr.D)
+    if channels_last:
+        G.to(memory_format=torch.channels_last)
+        D.to(memory_format=torch.channels_last)
+    step, get = ReferenceStep(G, D, **adam_kw), _batch_fn(data, batch, channels_last)
+    return lambda: step(get())
+
+
+def gan_step_variant(tr, data, batch: int, *, channels_last: bool, adam_kw=None, compile_models=False,
+                     amp: str | None = None):
+    """The trainer's ``gan_step`` (shared D trunk, D frozen in the G step) on copies of its models."""
+    import contextlib
+
+    import torch
+
+    from t2i_core.train.gan_step import gan_step
+
+    G, D = plain_copy(tr.G), plain_copy(tr.D)
+    if channels_last:
+        G.to(memory_format=torch.channels_last)
+        D.to(memory_format=torch.channels_last)
+    kw = dict(lr=2e-4, betas=(0.5, 0.999), **(adam_kw or {}))
+    opt_g, opt_d = torch.optim.Adam(G.parameters(), **kw), torch.optim.Adam(D.parameters(), **kw)
+    Gs, Ds = (torch.compile(G), torch.compile(D)) if compile_models else (G, D)
+    if compile_models:  # gan_step reads .cfg through unwrap(); the compiled wrapper forwards it
+        Gs.cfg, Ds.cfg = G.cfg, D.cfg
+    get, opts = _batch_fn(data, batch, channels_last), tr.step_options
+
+    def run():
+        ctx = torch.autocast("cpu", dtype=torch.bfloat16) if amp == "bf16" else contextlib.nullcontext()
+        with ctx:
+            return gan_step(Gs, Ds, opt_g, opt_d, get(), opts)
+    return run
+
+
+def with_threads(fn, n: int):
+    import torch
+
+    def run():
+        old = torch.get_num_threads()
+        torch.set_num_threads(n)
+        try:
+            return fn()
+        finally:
+            torch.set_num_threads(old)
+    return run
+
+
+def build_variants(tr, data, batch: int, ablation: bool, extra: list[str]) -> dict:
+    v = {"reference": reference_variant(tr, data, batch), "trainer": tr.train_step}
+    if ablation:
+        v["ref+channels_last"] = reference_variant(tr, data, batch, channels_last=True)
+        v["gan_step NCHW"] = gan_step_variant(tr, data, batch, channels_last=False)
+        v["gan_step channels_last"] = gan_step_variant(tr, data, batch, channels_last=True)
+    if "foreach" in extra:
+        v["gan_step cl+foreach Adam"] = gan_step_variant(tr, data, batch, channels_last=True,
+                                                         adam_kw={"foreach": True})
+    if "fused" in extra:
+        v["gan_step cl+fused Adam"] = gan_step_variant(tr, data, batch, channels_last=True,
+                                                       adam_kw={"fused": True})
+    if "threads1" in extra:
+        v["trainer, 1 thread"] = with_threads(tr.train_step, 1)
+    if "compile" in extra:
+        v["gan_step cl+compile"] = gan_step_variant(tr, data, batch, channels_last=True, compile_models=True)
+    if "bf16" in extra:
+        v["gan_step NCHW+bf16"] = gan_step_variant(tr, data, batch, channels_last=False, amp="bf16")
+    return v
+
+
+# ---------------------------------------------------------------------------------------------
+def bench_preset(preset: str, args) -> dict:
+    import torch
+
+    torch.manual_seed(0)
+    data = random_data()
+    with tempfile.TemporaryDirectory() as tmp:
+        tr = make_trainer(train_config(preset, args.batch), data, Path(tmp) / "run")
+        fns = build_variants(tr, data, args.batch, args.ablation, args.extra)
+        load_before = load_average()
+        times = alternate(fns, rounds=args.rounds, calls=args.calls, warmup=args.warmup)
+    ref_wall = median(times["reference"]["wall"])
+    ref_cpu = median(times["reference"]["cpu"])
+    rows = {}
+    for name, t in times.items():
+        wall, cpu = median(t["wall"]), median(t["cpu"])
+        rows[name] = {"s_per_step": round(wall, 4), "images_per_s": round(args.batch / wall, 1),
+                      "cpu_s_per_step": round(cpu, 4), "speedup": round(ref_wall / wall, 3),
+                      "cpu_speedup": round(ref_cpu / cpu, 3), "n": len(t["wall"]),
+                      "wall_all": [round(x, 4) for x in t["wall"]]}
+    return {"preset": preset, "batch": args.batch, "rounds": args.rounds, "calls": args.calls,
+            "load_avg_before": load_before, "load_avg_after": load_average(), "variants": rows}
+
+
+def print_result(res: dict) -> None:
+    print(f"\n{res['preset']}: GAN-INT-CLS, batch {res['batch']}, {res['rounds']} rounds × "
+          f"{res['calls']} steps per variant, alternating; load average {res['load_avg_before']} → "
+          f"{res['load_avg_after']}")
+    print(f"  {'variant':28s} {'s/step':>8s} {'img/s':>8s} {'×ref':>7s} {'cpu s':>8s} {'cpu ×ref':>8s}")
+    for name, r in res["variants"].items():
+        print(f"  {name:28s} {r['s_per_step']:8.3f} {r['images_per_s']:8.1f} {r['speedup']:7.2f} "
+              f"{r['cpu_s_per_step']:8.3f} {r['cpu_speedup']:8.2f}")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("--presets", nargs="+", default=["small", "reed"], choices=["tiny", "small", "reed"])
+    p.add_argument("--batch", type=int, default=64, help="images per step (default 64, §5)")
+    p.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
+    p.add_argument("--calls", type=int, default=2, help="timed steps per variant per round (default 2)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps per variant first (default 1)")
+    p.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's choice)")
+    p.add_argument("--ablation", action="store_true",
+                   help="also time the levers one by one (reference+channels_last, gan_step NCHW / channels_last)")
+    p.add_argument("--extra", nargs="*", default=[],
+                   choices=["foreach", "fused", "threads1", "compile", "bf16"],
+                   help="opt-in levers to time as well (compile: minutes of compilation first; "
+                        "bf16: very slow on CPUs without AVX-512 BF16 / AMX)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    info = machine_info()
+    if "bf16" in args.extra and not has_native_bf16():
+        print("note: this CPU has no AVX-512 BF16 / AMX: bf16 autocast runs emulated kernels", file=sys.stderr)
+    results = [bench_preset(p, args) for p in args.presets]
+    if args.json:
+        print(json.dumps({"machine": info, "results": results}, indent=1))
+        return 0
+    print_machine(info)
+    for res in results:
+        print_result(res)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
