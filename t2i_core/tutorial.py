@@ -49,26 +49,28 @@ def _candidates(weights, fallbacks):
 
     if weights not in (None, "auto"):
         return [("the weights you chose", Path(weights))]
-    return [("the bundled weights", default_weights_dir())] + [
-        ("a model trained earlier in these notebooks", Path(f)) for f in fallbacks]
+    bundled = default_weights_dir()
+    return [("the bundled weights", bundled)] + [
+        (f"NOTICE: no bundled weights at {bundled}; using a model trained earlier in these notebooks",
+         Path(f)) for f in fallbacks]
 
 
 def load_pipeline(weights="auto", fallbacks=(), *, preset: str = "tiny", seed: int = 0):
     """``(T2IPipeline, notice)``: ``weights`` if given, else the bundled weights folder, else
     the first of ``fallbacks`` holding a generator, else ``from_preset(preset)`` (random weights).
     ``notice`` says in one line which one was loaded."""
-    from .pipeline import T2IPipeline
+    from .pipeline import T2IPipeline, default_weights_dir
 
     if weights in ("tiny", "small", "reed"):
         return (T2IPipeline.from_preset(weights, seed=seed),
                 f"NOTICE: using randomly initialised '{weights}' networks (chosen in parameters)")
     for what, folder in _candidates(weights, fallbacks):
         if has_component(folder, "generator"):
-            return T2IPipeline.from_pretrained(folder), f"using {what}: {folder}"
+            return T2IPipeline.from_pretrained(folder), f"{what}: {folder}"
         if weights not in (None, "auto"):
             raise UserError(f"{folder} is not a weights folder with a generator")
     return (T2IPipeline.from_preset(preset, seed=seed),
-            f"NOTICE: no trained weights found (bundled {_candidates('auto', ())[0][1]} is missing); "
+            f"NOTICE: no trained weights found (the bundled {default_weights_dir()} is missing); "
             f"falling back to randomly initialised '{preset}' networks — pictures will be noise-like")
 
 
@@ -80,7 +82,7 @@ def text_encoder_folder(weights="auto", fallbacks=(), *, workdir=None, preset: s
     for what, folder in _candidates(weights, fallbacks):
         for cand in (folder, folder / "weights"):
             if has_component(cand, "text_encoder"):
-                return cand, f"text encoder: {what} ({cand})"
+                return cand, f"{what} (text encoder): {cand}"
         if weights not in (None, "auto"):
             raise UserError(f"{folder} holds no text encoder")
     import torch
@@ -123,10 +125,12 @@ def caption_sampler(pipe, captions_per_image):
     what ``StyleTrainer`` draws its text embeddings from."""
     import torch
 
+    from .text.alphabet import clean_caption
+    from .text.zero_shot import embed_captions
     from .train.gan_data import pool_sampler
 
-    flat = [c for group in captions_per_image for c in group]
-    emb = torch.cat([pipe.embed(flat[s:s + 64]) for s in range(0, len(flat), 64)])
+    flat = [clean_caption(c) for group in captions_per_image for c in group]
+    emb = embed_captions(pipe.models["text_encoder"], flat)   # batched: faster than pipe.embed
     counts = torch.tensor([len(g) for g in captions_per_image], dtype=torch.long)
     offsets = torch.cat([torch.zeros(1, dtype=torch.long), counts.cumsum(0)])
     return pool_sampler(emb, offsets)

@@ -48,6 +48,27 @@ def test_notebook_is_clean_v4_with_a_parameters_cell(path):
         assert cell.outputs == [] and cell.execution_count is None, "outputs must be stripped"
 
 
+def test_tutorial_helpers_fall_back_with_a_notice(tmp_path, monkeypatch):
+    import torch
+
+    from t2i_core import tutorial
+    from t2i_core.errors import UserError
+
+    pipe, notice = tutorial.load_pipeline("tiny")
+    assert notice.startswith("NOTICE") and pipe.random_weights
+    with pytest.raises(UserError):
+        tutorial.load_pipeline(tmp_path)                       # not a weights folder
+    monkeypatch.setattr("t2i_core.pipeline.default_weights_dir", lambda: tmp_path / "none")
+    pipe, notice = tutorial.load_pipeline("auto", fallbacks=[tmp_path / "missing"])
+    assert notice.startswith("NOTICE") and pipe.random_weights
+    folder, notice = tutorial.text_encoder_folder("auto", workdir=tmp_path)
+    assert notice.startswith("NOTICE") and tutorial.has_component(folder, "text_encoder")
+    pipe.save_pretrained(tmp_path / "w")
+    assert tutorial.load_pipeline("auto", fallbacks=[tmp_path / "w"])[1].startswith("NOTICE: no bundled")
+    rows = tutorial.trace_shapes(pipe.models["generator"], torch.zeros(2, pipe.z_dim), torch.zeros(2, 32))
+    assert rows[-1] == ("output", (2, 3, 64, 64))
+
+
 @pytest.fixture(scope="module")
 def kernel_env(tmp_path_factory):
     """A kernelspec for this interpreter, a shared work folder and the fast-mode environment."""
@@ -65,6 +86,8 @@ def kernel_env(tmp_path_factory):
     for key, value in env.items():
         mp.setenv(key, value)
     mp.delenv("MPLBACKEND", raising=False)  # the notebooks use the inline backend
+    if not any(k in os.environ for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")):
+        mp.setenv("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep: faster on a busy CI box
     yield work
     mp.undo()
 
@@ -100,7 +123,7 @@ def _snapshot(folder: Path) -> dict:
 def test_notebook_runs_in_fast_mode(path, kernel_env):
     nb = nbformat.read(path, as_version=4)
     before = _snapshot(NB_DIR)
-    client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name=KERNEL,
+    client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name=KERNEL, shutdown_kernel="immediate",
                                      resources={"metadata": {"path": str(NB_DIR)}})
     client.on_notebook_start = lambda **_: _poll_in_slices(client.kc)
     t0 = time.perf_counter()
