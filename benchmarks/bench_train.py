@@ -82,8 +82,9 @@ def plain_copy(module):
 class ReferenceStep:
     """One plain GAN-INT-CLS step: D step with three separate D calls, then the G step.
 
-    Random draws in the trainer's order (z, the interpolation permutation, z for the
-    interpolated fakes), so from the same RNG state it sees the same z as ``gan_step``."""
+    Random draws in the trainer's order and kind (z; the interpolation partner, a random cyclic
+    shift of the batch; z for the interpolated fakes), so from the same RNG state it sees the same
+    noise as ``gan_step`` (``tests/test_benchmarks.py`` notices when the two drift apart)."""
 
     def __init__(self, G, D, lr: float = 2e-4, betas=(0.5, 0.999), **adam_kw):
         import torch
@@ -103,7 +104,8 @@ class ReferenceStep:
         b, z_dim = x.shape[0], self.G.cfg.z_dim
         z = torch.randn(b, z_dim)
         fake = self.G(z, h)                                     # x̂ = G(z, h)
-        h_int = 0.5 * h + 0.5 * h[torch.randperm(b)]            # §4.3: β = ½
+        perm = (torch.arange(b) + torch.randint(1, b, ())) % b  # partner text: another row
+        h_int = 0.5 * h + 0.5 * h[perm]                         # §4.3: β = ½
         fake_int = self.G(torch.randn(b, z_dim), h_int)         # x̂ᵢ = G(zᵢ, hᵢ)
 
         # D: minimise −[log s_r + ½(log(1 − s_w) + log(1 − s_f))]
@@ -212,6 +214,52 @@ def build_variants(tr, data, batch: int, ablation: bool, extra: list[str]) -> di
 
 
 # ---------------------------------------------------------------------------------------------
+class _Float64Input(__import__("torch").nn.Module):
+    """G in float64 that takes float32 z (so the fp64 run draws the same noise)."""
+
+    def __init__(self, g):
+        super().__init__()
+        self.g, self.cfg = g, g.cfg
+
+    def forward(self, z, h):
+        return self.g(z.double(), h)
+
+
+def _grad_error(model, truth) -> float:
+    """Largest relative gradient difference, tensor by tensor (‖g − g_true‖ / ‖g_true‖)."""
+    return max(float((p.grad.double() - q.grad.double()).norm() / q.grad.double().norm())
+               for p, q in zip(model.parameters(), truth.parameters()))
+
+
+def check_equivalence(preset: str, batch: int) -> dict:
+    """One step of ``Trainer.train_step``, of the fp32 reference and of the reference in float64,
+    from the same weights, batch and RNG state: loss differences, and G's gradient (of the G step)
+    against the float64 one — the trainer's levers should add no error beyond fp32's own."""
+    import torch
+
+    from t2i_core.train.gan_data import next_batch
+
+    data = random_data()
+    with tempfile.TemporaryDirectory() as tmp:
+        tr = make_trainer(train_config(preset, batch), data, Path(tmp) / "run")
+        G, D = plain_copy(tr.G), plain_copy(tr.D)
+        G64, D64 = plain_copy(tr.G).double(), plain_copy(tr.D).double()
+        sampler, sampler64 = copy.deepcopy(tr.sampler), copy.deepcopy(tr.sampler)
+        rng = torch.get_rng_state()
+        out = tr.train_step()
+        torch.set_rng_state(rng)
+        out_ref = ReferenceStep(G, D)(next_batch(data, sampler))
+        torch.set_rng_state(rng)
+        b64 = {k: v.double() for k, v in next_batch(data, sampler64).items()}
+        out64 = ReferenceStep(_Float64Input(G64), D64)(b64)
+    return {"preset": preset, "d_loss_diff": abs(out["d_loss"] - out_ref["d_loss"]),
+            "g_loss_diff": abs(out["g_loss"] - out_ref["g_loss"]),
+            "g_loss_err_trainer": abs(out["g_loss"] - out64["g_loss"]),
+            "g_loss_err_reference": abs(out_ref["g_loss"] - out64["g_loss"]),
+            "g_grad_err_trainer": _grad_error(tr.G, G64), "g_grad_err_reference": _grad_error(G, G64),
+            "g_grad_diff": _grad_error(tr.G, G)}
+
+
 def bench_preset(preset: str, args) -> dict:
     import torch
 
@@ -260,6 +308,9 @@ def parse_args(argv=None):
                    choices=["foreach", "fused", "threads1", "compile", "bf16"],
                    help="opt-in levers to time as well (compile: minutes of compilation first; "
                         "bf16: very slow on CPUs without AVX-512 BF16 / AMX)")
+    p.add_argument("--check", action="store_true",
+                   help="first compare one trainer step with one reference step (losses, weights)")
+    p.add_argument("--check-only", action="store_true", help="only the comparison of --check, no timing")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     return p.parse_args(argv)
 
@@ -273,11 +324,18 @@ def main(argv=None) -> int:
     info = machine_info()
     if "bf16" in args.extra and not has_native_bf16():
         print("note: this CPU has no AVX-512 BF16 / AMX: bf16 autocast runs emulated kernels", file=sys.stderr)
-    results = [bench_preset(p, args) for p in args.presets]
+    checks = [check_equivalence(p, args.batch) for p in args.presets] if (args.check or args.check_only) else []
+    results = [] if args.check_only else [bench_preset(p, args) for p in args.presets]
     if args.json:
-        print(json.dumps({"machine": info, "results": results}, indent=1))
+        print(json.dumps({"machine": info, "checks": checks, "results": results}, indent=1))
         return 0
     print_machine(info)
+    for c in checks:
+        print(f"check {c['preset']}: one step from the same weights, batch and noise — trainer vs fp32 "
+              f"reference: |Δ d_loss| {c['d_loss_diff']:.1e}, |Δ g_loss| {c['g_loss_diff']:.1e}, G's "
+              f"gradient {c['g_grad_diff']:.1e} (relative); error against the float64 reference: g_loss "
+              f"{c['g_loss_err_trainer']:.1e} (trainer) / {c['g_loss_err_reference']:.1e} (fp32 reference), "
+              f"G's gradient {c['g_grad_err_trainer']:.1e} / {c['g_grad_err_reference']:.1e}")
     for res in results:
         print_result(res)
     return 0

@@ -15,8 +15,9 @@ Typical sequence (SynthBirds, CPU):
   python -m t2i_core data-info data/synthbirds
   python -m t2i_core train-text --data data/synthbirds --out runs/text
   python -m t2i_core train --data data/synthbirds --text-encoder runs/text --out runs/gan
-  python -m t2i_core train-style --gan runs/gan --out runs/style
-  python -m t2i_core generate "this bird has a red crown and blue wings" --out grid.png
+  python -m t2i_core train-style --weights runs/gan/weights
+  python -m t2i_core generate "this bird has a red crown and blue wings" --weights runs/gan/weights --out grid.png
+  python -m t2i_core evaluate --weights runs/gan/weights
 Run `python -m t2i_core <command> --help` for the options of each command."""
 
 
@@ -56,6 +57,10 @@ def main(argv=None) -> int:
         return int(args._module.run(args) or 0)
     except UserError as exc:  # bad input: one clear line, no traceback
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # unwritable --out, missing file...: one line, no traceback
+        where = f": {exc.filename}" if exc.filename is not None else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -26,7 +26,10 @@ def atomic_write(path, write) -> Path:
     """Call ``write(tmp_path)`` then move the file into place, so readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:  # name the file the caller asked for, not the temp name
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     os.close(fd)
     try:
         write(tmp)

@@ -191,8 +191,11 @@ class T2IPipeline:
                 clean, notes = prepare_caption(text, max_len)
             except UserError as exc:
                 raise UserError(f"caption {i + 1}: {exc}" if len(captions) > 1 else str(exc)) from None
-            for note in notes:
-                self._local.notices.append(f"caption {i + 1}: {note}" if len(captions) > 1 else note)
+            if notes:
+                if getattr(self._local, "notices", None) is None:
+                    self._local.notices = []  # first call on this thread
+                for note in notes:
+                    self._local.notices.append(f"caption {i + 1}: {note}" if len(captions) > 1 else note)
             out.append(clean)
         return out
 

@@ -210,3 +210,13 @@ def test_ablation_wiring_one_tiny_variant(tiny_synthbirds, judge, tmp_path):
     report = (tmp_path / "abl" / "ablation.md").read_text()
     assert "| gan-int-cls |" in report and (tmp_path / "abl" / "gan-int-cls_samples.png").is_file()
     assert [c["verdict"] for c in summary["claims"]] == ["not measured"] * 4
+
+
+def test_procedural_source_uses_the_training_data_seed():
+    from t2i_core.data.synthbirds import make_splits
+    from t2i_core.eval.sources import EvalSource
+
+    known = EvalSource(dataset_info={"synthbirds_seed": 3})
+    assert known.test_classes == make_splits(3)["test"] and not known.warnings
+    unknown = EvalSource(dataset_info={"root": "x"})
+    assert unknown.test_classes == make_splits(0)["test"] and "seed" in unknown.warnings[0]

@@ -104,6 +104,37 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(random_data, t
     assert steps == [1, 2, 3, 4, 5, 6]
 
 
+def test_ctrl_c_mid_step_saves_the_complete_step_and_resumes_exactly(random_data, tmp_path):
+    import os
+    import signal
+
+    levers = dict(ema_decay=0.9, d_int_fakes=True, ckpt_every=2)
+    full = Trainer(_cfg(steps=5, **levers), random_data, tmp_path / "full", progress=False)
+    full.train(export=False)
+    part = Trainer(_cfg(steps=5, **levers), random_data, tmp_path / "part", progress=False)
+    calls = []
+
+    def ctrl_c_in_third_step(module, inputs, output):  # D's forward, inside the step
+        calls.append(part.step)
+        if part.step == 2 and calls.count(2) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    hook = part.D.register_forward_hook(ctrl_c_in_third_step)
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        part.train(export=False)
+    hook.remove()
+    assert signal.getsignal(signal.SIGINT) is before
+    assert part.step == 3 and part.checkpoints()[-1].name == "step_00000003.pt"
+    resumed = Trainer(_cfg(steps=5, **levers), random_data, tmp_path / "part", resume=True, progress=False)
+    assert resumed.step == 3
+    resumed.train(export=False)
+    a, b = _all_state(full), _all_state(resumed)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
 def test_nan_stops_training_with_a_message(random_data, tmp_path):
     tr = Trainer(_cfg(steps=5), random_data, tmp_path / "nan", progress=False)
     with torch.no_grad():
@@ -170,7 +201,13 @@ def test_train_and_train_style_commands(tiny_synthbirds, tmp_path):
     assert set(states) == {"text_encoder", "generator", "discriminator", "style_encoder"}
     assert config["training"]["final_step"] == 3 and config["style_training"]["result"]["step"] == 3
     assert set(config["components"]) == set(states)
+    assert config["dataset"]["synthbirds_seed"] == 0  # evaluate's procedural test classes follow it
+    assert json.loads((run / "config.json").read_text())["dataset"]["synthbirds_seed"] == 0
     assert torch.equal(states["text_encoder"]["proj.weight"], te.state_dict()["proj.weight"])
+    assert (run / "weights" / "style_checkpoint.pt").is_file()
+    assert main(["train-style", "--weights", str(run / "weights"), "--steps", "4", "--batch-size", "8",
+                 "--eval-every", "0", "--no-progress", "--device", "cpu", "--resume"]) == 0
+    assert load_weights(run / "weights")[0]["style_training"]["result"]["step"] == 4
 
 
 def test_style_encoder_learns_to_recover_z_on_held_out_noise(random_data):
@@ -192,3 +229,35 @@ def test_style_encoder_learns_to_recover_z_on_held_out_noise(random_data):
     final = trainer.train(progress=False)
     assert final["step"] == 30 and not trainer.S.training
     assert final["heldout_loss"] < 0.5 * min(before, final["baseline_loss"]), (before, final)
+
+
+def test_style_trainer_checkpoint_resumes_exactly(random_data, tmp_path):
+    from t2i_core.config import GeneratorConfig, StyleEncoderConfig
+    from t2i_core.errors import UserError
+    from t2i_core.models import Generator
+    from t2i_core.train.gan_data import embedding_sampler
+    from t2i_core.train.style_trainer import StyleTrainConfig, StyleTrainer
+
+    torch.manual_seed(0)
+    g = Generator(GeneratorConfig(z_dim=8, embed_dim=32, proj_dim=8, ngf=8)).eval()
+
+    def make(steps, name, **kw):
+        cfg = StyleTrainConfig(steps=steps, batch_size=8, eval_every=2, eval_size=16, standing_stats_batches=1, **kw)
+        return StyleTrainer(cfg, g, StyleEncoderConfig(z_dim=8, ndf=8), embedding_sampler(random_data),
+                            checkpoint=tmp_path / name / "style_checkpoint.pt", ckpt_every=2)
+
+    full = make(5, "full")
+    full.train(progress=False)
+    make(3, "part").train(progress=False)  # "interrupted" after step 3 (saved at the end)
+    with pytest.raises(UserError, match="different settings"):
+        make(5, "part", lr=1e-3).load_checkpoint()
+    resumed = make(5, "part")
+    assert resumed.load_checkpoint() == 3
+    resumed.train(progress=False)
+    assert resumed.step == full.step == 5 and resumed.history == full.history
+    a, b = full.S.state_dict(), resumed.S.state_dict()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    for pid, st in full.opt.state_dict()["state"].items():
+        for k, v in st.items():
+            assert torch.equal(v, resumed.opt.state_dict()["state"][pid][k]), (pid, k)

@@ -151,6 +151,29 @@ def test_caption_errors_and_notices(pipe):
     assert same(pipe.generate("A RED bird \U0001F426", n=1)[0], pipe.generate("a red bird", n=1)[0])
 
 
+def test_embed_long_caption_on_fresh_thread():
+    # Regression: clean() on a thread that had no other call crashed ('_thread._local' has no 'notices').
+    from t2i_core import T2IPipeline
+
+    fresh = T2IPipeline.from_preset("tiny", seed=0)
+    out, errors = {}, []
+
+    def work():
+        try:
+            out["emb"] = fresh.embed(["a " * 200])
+            out["clean"] = fresh.clean(["a " * 300])
+            out["notices"] = fresh.notices
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert not errors, errors
+    assert out["emb"].shape[0] == 1 and len(out["clean"]) == 1
+    assert any("truncated" in note for note in out["notices"])
+
+
 def test_embedding_cache_is_used(pipe, monkeypatch):
     encoder = pipe.models["text_encoder"]
     calls = []

@@ -75,6 +75,19 @@ def test_sje_loss_zero_when_separated_and_hinge_modes():
         ds_sje_loss(torch.randn(3, 4), torch.randn(2, 4), torch.zeros(3).long())
 
 
+def test_sje_loss_unpaired_texts_and_cosine_scale():
+    torch.manual_seed(0)
+    img, txt, labels = torch.randn(6, 8), torch.randn(6, 8), torch.tensor([0, 0, 1, 1, 2, 2])
+    paired = ds_sje_loss(img, txt, labels)
+    assert torch.allclose(paired, ds_sje_loss(img, txt, labels, text_labels=labels))
+    more = ds_sje_loss(img, torch.randn(9, 8), labels, text_labels=torch.arange(3).repeat(3))
+    assert more.ndim == 0 and float(more) > 0
+    a = ds_sje_loss(img, txt, labels, scale=5.0)
+    assert torch.allclose(a, ds_sje_loss(img * 7, txt * 0.1, labels, scale=5.0), atol=1e-5)
+    with pytest.raises(UserError, match="both images and texts"):
+        ds_sje_loss(img, txt[:2], labels, text_labels=torch.tensor([0, 1]))
+
+
 def test_sje_loss_falls_on_a_tiny_batch():
     te, ie = _tiny()
     torch.manual_seed(1)

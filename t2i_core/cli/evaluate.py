@@ -51,6 +51,8 @@ def run(args) -> int:
             else T2IPipeline.from_pretrained(args.weights))
     result = evaluate(pipe, data=args.data, judge=args.judge, quick=args.quick, out_dir=args.out,
                       seed=args.seed, log=_say)
+    for warning in result["meta"].get("warnings", []):
+        _say(f"warning: {warning}")
     if args.write_config:
         store_evaluation(pipe.source, result)
         _say(f"figures stored in {pipe.source}/config.json (evaluation)")

@@ -22,6 +22,7 @@ def run(args) -> int:
     import sys
     from pathlib import Path
 
+    from ..checkpoint import atomic_write
     from ..errors import UserError
     from ..pipeline import T2IPipeline
     from ..viz import image_grid
@@ -39,13 +40,12 @@ def run(args) -> int:
     images = pipe.generate(args.caption, n=args.n, seed=args.seed)
     for note in pipe.notices:
         print(f"note: {note}", file=sys.stderr)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    image_grid(images, cols=args.cols, scale=args.scale).save(out)
+    grid = image_grid(images, cols=args.cols, scale=args.scale)
+    atomic_write(out, lambda tmp: grid.save(tmp, format="png"))
     if args.frames:
         folder = Path(args.frames)
-        folder.mkdir(parents=True, exist_ok=True)
         for i, im in enumerate(images):
-            im.save(folder / f"{args.seed + i}.png")
+            atomic_write(folder / f"{args.seed + i}.png", lambda tmp, im=im: im.save(tmp, format="png"))
     print(f"wrote {out} ({len(images)} images, seeds {args.seed}..{args.seed + len(images) - 1}, "
           f"weights: {pipe.source})")
     return 0

@@ -35,6 +35,8 @@ _SETTINGS = [
     ("--diverge-patience", "diverge_patience", int, "stop when D wins outright this many steps (0 = never)"),
     ("--standing-stats-batches", "standing_stats_batches", int, "G batches for the final BN statistics"),
     ("--device", "device", str, "auto, cpu or cuda"),
+    ("--amp", "amp", str, "off or bf16: bf16 autocast (opt-in: fast on GPUs and CPUs with AVX-512 "
+                          "BF16/AMX, much slower on AVX2-only CPUs)"),
 ]
 _SWITCHES = [
     ("--cond-aug", "cond_aug", "StackGAN conditioning augmentation: text code ~ N(mu, sigma) + KL term"),
@@ -79,13 +81,30 @@ def resolve_config(args):
 
     base = {}
     stored = Path(args.out) / "config.json"
-    run_cfg = json.loads(stored.read_text()) if (args.resume and stored.is_file()) else {}
+    run_cfg = {}
+    if args.resume and stored.is_file():
+        from ..errors import CheckpointError
+
+        try:
+            run_cfg = json.loads(stored.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"{stored} is not valid JSON ({exc}): cannot resume") from None
+        if not isinstance(run_cfg, dict):
+            raise CheckpointError(f"{stored} must hold a JSON object: cannot resume")
     base.update(run_cfg.get("training", {}))
     for f in fields(GANTrainConfig):
         value = getattr(args, f.name, None)
         if value is not None:
             base[f.name] = value
     return from_dict(GANTrainConfig, base), run_cfg
+
+
+def _synthbirds_seed(root) -> dict:
+    """``{"synthbirds_seed": S}`` for a SynthBirds folder (its split seed, for ``evaluate``)."""
+    from ..data.synthbirds import read_marker
+
+    meta = read_marker(root)
+    return {"synthbirds_seed": int(meta["seed"])} if meta and isinstance(meta.get("seed"), int) else {}
 
 
 def _cache_dir(args, data_root):
@@ -122,7 +141,34 @@ def load_embeddings(args, index, dist, progress: bool):
     return emb, offsets, te, {"text_encoder_source": str(args.text_encoder), "cache_dir": str(cache)}
 
 
+def _quiet_openmp_waits() -> None:
+    """OpenMP threads sleep instead of spinning between parallel regions, unless the user chose.
+
+    Must run before torch is imported (libgomp reads it when it loads). Results are bitwise the
+    same; on the shared, oversubscribed 2-core machine a step was ~2.4× faster (benchmarks/README.md).
+    On a dedicated machine, OMP_WAIT_POLICY=ACTIVE may be a little faster."""
+    import os
+
+    if not any(k in os.environ for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")):
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+
+
+def _warn_slow_bf16(cfg, dist) -> None:
+    from pathlib import Path
+
+    if cfg.amp != "bf16" or dist.device.type != "cpu":
+        return
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return
+    if "avx512_bf16" not in flags and "amx_bf16" not in flags:
+        print("note: --amp bf16 on a CPU without AVX-512 BF16 / AMX runs slow bf16 kernels: "
+              "a step was ~13x slower than fp32 here (benchmarks/README.md)", flush=True)
+
+
 def run(args) -> int:
+    _quiet_openmp_waits()
     import torch
 
     from ..config import preset
@@ -145,6 +191,8 @@ def run(args) -> int:
         args.text_encoder = run_cfg["text_encoder_source"]
     dist = du.init_from_env(cfg.device)
     progress = dist.is_main and not args.no_progress
+    if dist.is_main:
+        _warn_slow_bf16(cfg, dist)
     try:
         index = open_dataset(data_root, progress=progress)
         emb, offsets, te, info = load_embeddings(args, index, dist, progress)
@@ -152,6 +200,7 @@ def run(args) -> int:
                           load_size=cfg.load_size, progress=progress)
         del emb
         info["dataset"] = {"root": str(index.root), "format": index.format}
+        info["dataset"].update(_synthbirds_seed(index.root))
         trainer = Trainer(cfg, data, args.out, dist=dist, resume=args.resume, text_encoder=te,
                           run_info=info, progress=progress)
         result = trainer.train()

@@ -18,6 +18,10 @@ def add_arguments(p) -> None:
     p.add_argument("--batch-size", type=int, default=64, help="G samples per step")
     p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate")
     p.add_argument("--eval-every", type=int, default=250, help="held-out loss every N steps")
+    p.add_argument("--ckpt-every", type=int, default=250,
+                   help="save OUT/style_checkpoint.pt every N steps (0 = only at the end and on Ctrl-C)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue exactly from the style_checkpoint.pt in --out (or --weights)")
     p.add_argument("--preset", choices=("tiny", "small", "reed"),
                    help="S's size (default: the preset G was trained with)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
@@ -81,8 +85,15 @@ def run(args) -> int:
     train_pool, heldout_pool, data_info = _embedding_pools(args, config, folder, states)
     cfg = StyleTrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                            eval_every=args.eval_every, seed=args.seed)
+    ckpt = (Path(args.out) if args.out else folder) / "style_checkpoint.pt"
     trainer = StyleTrainer(cfg, G, s_cfg, train_pool, heldout_embeddings=heldout_pool,
-                           device=pick_device(args.device))
+                           device=pick_device(args.device), checkpoint=ckpt, ckpt_every=args.ckpt_every)
+    if args.resume:
+        if not ckpt.is_file():
+            from ..errors import UserError
+
+            raise UserError(f"--resume: no style checkpoint at {ckpt}")
+        print(f"resuming train-style from step {trainer.load_checkpoint()}")
     final = trainer.train(progress=not args.no_progress)
     states["style_encoder"] = trainer.S.state_dict()
     meta = {k: v for k, v in config.items() if k not in ("files", "format_version", "package_version")}

@@ -18,6 +18,9 @@ def add_arguments(p) -> None:
                    help="pairs per batch = classes per batch × --images-per-class")
     p.add_argument("--images-per-class", type=int, help="pairs of each class in a batch")
     p.add_argument("--lr", type=float, help="Adam learning rate (peak)")
+    p.add_argument("--neighbour-group", type=int,
+                   help="1: random classes per batch; N>1: groups of N classes the model currently "
+                        "confuses (online hard-negative class mining)")
     p.add_argument("--val-every", type=int, help="validate (zero-shot top-1 on val classes) every N steps")
     p.add_argument("--ckpt-every", type=int, help="checkpoint every N steps")
     p.add_argument("--seed", type=int, help="random seed")
@@ -33,7 +36,7 @@ def add_arguments(p) -> None:
 def _overrides(args) -> dict:
     out = {"steps": args.steps, "lr": args.lr, "val_every": args.val_every,
            "ckpt_every": args.ckpt_every, "seed": args.seed, "threads": args.threads,
-           "images_per_class": args.images_per_class}
+           "images_per_class": args.images_per_class, "neighbour_group": args.neighbour_group}
     if args.batch_size is not None:
         if args.batch_size < 2:
             from ..errors import UserError

@@ -183,6 +183,16 @@ def subset_splits(splits: dict, max_classes: int, seed: int = 0) -> dict[str, li
 
 
 # ----------------------------------------------------------------------------- writing
+def read_marker(root) -> dict | None:
+    """The ``synthbirds.json`` written by ``make_dataset`` in ``root`` (its seed...), or None."""
+    path = Path(root) / MARKER
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
 def _check_out(out: Path) -> None:
     """Refuse to write into a non-empty folder that is not a SynthBirds folder."""
     if out.exists() and not out.is_dir():
@@ -283,11 +293,14 @@ def make_dataset(out, images_per_class: int = 10, seed: int = 0, size: int = 64,
     meta = {"dataset": "SynthBirds", "version": DATASET_VERSION, "seed": seed, "size": size,
             "images_per_class": images_per_class, "max_classes": max_classes,
             "classes": len(chosen), "images": len(chosen) * images_per_class}
-    (out / MARKER).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    from ..checkpoint import atomic_write
+
+    atomic_write(out / MARKER, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8"))
     lists = {"allclasses": chosen, "trainclasses": splits["train"], "valclasses": splits["val"],
              "testclasses": splits["test"], "trainvalclasses": sorted(splits["train"] + splits["val"])}
     for fname, names in lists.items():
-        (out / f"{fname}.txt").write_text("".join(f"{n}\n" for n in names), encoding="utf-8")
+        text = "".join(f"{n}\n" for n in names)
+        atomic_write(out / f"{fname}.txt", lambda tmp, text=text: Path(tmp).write_text(text, encoding="utf-8"))
     tasks = [(index[n], n, images_per_class, seed, size, str(out)) for n in chosen]
     _run_tasks(tasks, out / "attributes.jsonl", workers, progress, meta["images"])
     return {"root": str(out), **meta, "splits": {k: len(v) for k, v in splits.items()}}

@@ -48,8 +48,6 @@ class Nets:
     def embed(self, captions: list[str]):
         import torch
 
-        if hasattr(self.pipe, "_reset_notices"):
-            self.pipe._reset_notices()  # embed() appends caption notices to this thread's list
         return torch.cat([self.pipe.embed(captions[s:s + 64]) for s in range(0, len(captions), 64)])
 
     def z(self, n: int, seed: int):
@@ -307,7 +305,8 @@ def evaluate(pipeline, *, data=None, judge=None, quick: bool = False, out_dir=No
     say = log or (lambda msg: None)
     start, sizes = time.time(), (QUICK if quick else FULL)
     judge = _resolve_judge(judge)
-    source, nets = EvalSource(data), Nets(pipeline)
+    source = EvalSource(data, dataset_info=getattr(pipeline, "extra", {}).get("dataset"))
+    nets = Nets(pipeline)
     say(f"real images of test classes from {source.description}")
     real = source.real(max(sizes["judge_images"], sizes["transfer"], sizes["roc_images"]), _rng(seed, 0))
     figures, curves = {}, {}
@@ -327,6 +326,8 @@ def evaluate(pipeline, *, data=None, judge=None, quick: bool = False, out_dir=No
                       "judge_matches_renderer": _judge_current(judge, say),
                       "weights": getattr(pipeline, "source", ""), "sizes": dict(sizes),
                       "delta_e": "CIEDE2000", "seconds": round(time.time() - start, 2)}
+    if source.warnings:
+        result["meta"]["warnings"] = list(source.warnings)
     if out_dir is not None:
         from .report import write_outputs
 

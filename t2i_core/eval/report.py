@@ -92,10 +92,9 @@ def save_grid(images, path, ncol: int = 8, pad: int = 2) -> Path:
     for i in range(n):
         r, c = divmod(i, ncol)
         canvas[pad + r * (h + pad):pad + r * (h + pad) + h, pad + c * (w + pad):pad + c * (w + pad) + w] = arr[i]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(canvas).save(path)
-    return path
+    from ..checkpoint import atomic_write
+
+    return atomic_write(path, lambda tmp: Image.fromarray(canvas).save(tmp, format="png"))
 
 
 def save_roc_plot(curves: dict, path) -> Path:
@@ -113,11 +112,12 @@ def save_roc_plot(curves: dict, path) -> Path:
            title="§5.2 same-cluster ROC of S(x) cosine")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    from ..checkpoint import atomic_write
+
+    try:
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+    finally:
+        plt.close(fig)
 
 
 # ------------------------------------------------------------------------------------ markdown
@@ -163,9 +163,10 @@ def write_report(result: dict, out_dir, figures=(), title: str = "Evaluation") -
     lines += _details(result)
     for caption, rel, note in figures:
         lines += ["", f"### {caption}", "", f"![{caption}]({rel})", ""] + ([note] if note else [])
-    path = out_dir / "report.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    from ..checkpoint import atomic_write
+
+    text = "\n".join(lines) + "\n"
+    return atomic_write(out_dir / "report.md", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def _caption_list(captions, per_row: str) -> str:
@@ -195,7 +196,10 @@ def write_outputs(result: dict, out_dir, figures: dict, curves: dict) -> Path:
         images, caption = figures["diversity"]
         save_grid(images, out_dir / "diversity.png", ncol=8)
         items.append(("Diversity: one caption, many z", "diversity.png", f"Caption: {caption}"))
-    (out_dir / "evaluation.json").write_text(json_dumps(result))
+    from ..checkpoint import atomic_write
+
+    text = json_dumps(result)
+    atomic_write(out_dir / "evaluation.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return write_report(result, out_dir, items)
 
 

@@ -1,8 +1,9 @@
 """Where ``evaluate`` gets real images and captions of the unseen (test) classes.
 
 SynthBirds is procedural, so evaluation does not need the dataset on disk: by default the test
-classes are ``synthbirds.make_splits(0)["test"]`` (the split ``make-dataset`` writes with its
-default seed), captions come from ``make_captions`` and real images from ``render`` with a
+classes are ``synthbirds.make_splits(S)["test"]``, S the seed ``make-dataset`` used for the
+training data (``train`` records it as ``dataset.synthbirds_seed`` in the weights' config; when
+unknown, S = 0, its default, and ``warnings`` says so), captions come from ``make_captions`` and real images from ``render`` with a
 fresh ``sample_style`` — every truth is known. With ``data`` (a dataset folder or a
 ``DataIndex``), the test split's own captions and images are used; real images then need
 ``attributes.jsonl`` (SynthBirds) for the style metrics, otherwise those metrics are skipped.
@@ -24,13 +25,19 @@ class RealSet(SimpleNamespace):
 class EvalSource:
     """Test-class captions and real images, procedural (``data=None``) or from a dataset."""
 
-    def __init__(self, data=None):
-        self.index = None
+    def __init__(self, data=None, dataset_info: dict | None = None):
+        self.index, self.warnings = None, []
         if data is None:
             from ..data.synthbirds import make_splits
 
-            self.test_classes = list(make_splits(0)["test"])
-            self.description = "SynthBirds procedural (test classes of make_splits(0))"
+            seed = (dataset_info or {}).get("synthbirds_seed")
+            if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+                seed = 0
+                self.warnings.append("the weights do not record which make-dataset seed their training "
+                                     "data used: assumed 0 (the default); pass --data to be sure the "
+                                     "test classes are unseen")
+            self.test_classes = list(make_splits(seed)["test"])
+            self.description = f"SynthBirds procedural (test classes of make_splits({seed}))"
             return
         from ..data.dataset import DataIndex, open_dataset
 

@@ -4,6 +4,11 @@
     → 3 × (Conv1d k=4 → ReLU → MaxPool 3)   # 201 → 198 → 66 → 63 → 21 → 18 → 6 steps
     → GRU over the remaining steps → mean over time → Linear → embed_dim
 
+``cfg.batch_norm`` (not in Reed's code; on in the tiny/small presets) adds BatchNorm between each
+conv and its ReLU: trained from scratch on 2 CPU cores, it learns which colour belongs to which
+body part several times faster (measured with an attribute probe: 92% vs 25% per colour after
+300 steps). The ``reed`` preset keeps the original layer list.
+
 Inputs are always padded (or cut) to ``cfg.max_len`` so a caption's embedding never depends on
 what else is in its batch. The first convolution is stored as an ordinary ``Conv1d`` weight but
 computed as k shifted table look-ups: a convolution over one-hot vectors is exactly that, and it
@@ -46,6 +51,8 @@ class CharCNNRNN(nn.Module):
         self.conv2 = nn.Conv1d(c1, c2, k)
         self.conv3 = nn.Conv1d(c2, c3, k)
         self.pool = nn.MaxPool1d(cfg.pool_size)
+        norm = (lambda c: nn.BatchNorm1d(c)) if cfg.batch_norm else (lambda c: nn.Identity())
+        self.norm1, self.norm2, self.norm3 = norm(c1), norm(c2), norm(c3)
         self.rnn = nn.GRU(c3, cfg.rnn_hidden, batch_first=True)
         self.proj = nn.Linear(cfg.rnn_hidden, cfg.embed_dim)
         self.register_buffer("_live", (torch.arange(cfg.vocab_size) != 0).float().view(-1, 1, 1),
@@ -88,9 +95,9 @@ class CharCNNRNN(nn.Module):
 
     def forward(self, char_ids: torch.Tensor) -> torch.Tensor:
         ids = self._pad(char_ids.to(self.conv1.weight.device))
-        h = self.pool(F.relu(self._conv1(ids)))      # [B, c1, 66] for max_len 201
-        h = self.pool(F.relu(self.conv2(h)))         # [B, c2, 21]
-        h = self.pool(F.relu(self.conv3(h)))         # [B, c3, 6]
+        h = self.pool(F.relu(self.norm1(self._conv1(ids))))  # [B, c1, 66] for max_len 201
+        h = self.pool(F.relu(self.norm2(self.conv2(h))))     # [B, c2, 21]
+        h = self.pool(F.relu(self.norm3(self.conv3(h))))     # [B, c3, 6]
         out, _ = self.rnn(h.transpose(1, 2))         # [B, 6, rnn_hidden]
         return self.proj(out.mean(dim=1))            # §3.2: mean of GRU states → Linear → [B, E]
 

@@ -54,7 +54,10 @@ def _load_component(path, component: str):
             raise CheckpointError(f"{folder}/config.json has no config for '{component}'")
         state = states[component]
     elif (path / "checkpoints" / "last.pt").is_file() and (path / "config.json").is_file():
-        run_cfg = json.loads((path / "config.json").read_text())
+        try:
+            run_cfg = json.loads((path / "config.json").read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"{path / 'config.json'} is not valid JSON ({exc})") from None
         cfg = run_cfg.get("components", {}).get(component)
         if cfg is None:
             raise CheckpointError(f"{path}/config.json has no config for '{component}'")

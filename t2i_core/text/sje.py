@@ -18,6 +18,8 @@ Torch code does; every wrong class then gives a gradient, which trains faster ea
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -64,14 +66,15 @@ def _check(image_emb, text_emb, labels, text_labels):
 
 def ds_sje_loss(image_emb: torch.Tensor, text_emb: torch.Tensor, labels: torch.Tensor, *,
                 text_labels: torch.Tensor | None = None, margin: float = 1.0,
-                reduction: str = "mean", return_parts: bool = False):
+                reduction: str = "mean", scale: float | None = None, return_parts: bool = False):
     """DS-SJE over a batch: image_emb [B, E] (θ(v)), text_emb [B, E] (φ(t)), labels [B].
 
     Row i is one matching (image, text) pair of class ``labels[i]``. Images and texts may also
     come in different numbers: give ``text_labels`` [T] for text_emb [T, E] (the loss only uses
     class averages across the two sides, so pairs need not line up). A batch should hold several
     classes and several items per class so the class averages mean something.
-    Returns the scalar loss, or ``(loss, {"image": ..., "text": ...})`` with ``return_parts``."""
+    ``scale``: score with scale · cosine instead of the raw inner product (a deviation; see
+    ``TextTrainConfig.cosine_scale``). Returns the scalar loss, or ``(loss, {"image": ..., "text": ...})`` with ``return_parts``."""
     text_labels = _check(image_emb, text_emb, labels, text_labels)
     classes, inverse = torch.unique(torch.cat([labels, text_labels]), return_inverse=True)
     k = len(classes)
@@ -79,6 +82,9 @@ def ds_sje_loss(image_emb: torch.Tensor, text_emb: torch.Tensor, labels: torch.T
         zero = (image_emb.sum() + text_emb.sum()) * 0.0
         return (zero, {"image": zero.detach(), "text": zero.detach()}) if return_parts else zero
     inv_img, inv_txt = inverse[: len(labels)], inverse[len(labels):]
+    if scale:  # F(v, t) = scale · cos(θ(v), φ(t)): the margin cannot be met by growing norms
+        image_emb = F.normalize(image_emb, dim=1) * math.sqrt(scale)
+        text_emb = F.normalize(text_emb, dim=1) * math.sqrt(scale)
     text_protos = class_means(text_emb, inv_txt, k)    # E_{t∈T(y')} φ(t)   [K, E]
     image_protos = class_means(image_emb, inv_img, k)  # E_{v∈V(y')} θ(v)   [K, E]
     # image side: F(v, y') = θ(v)ᵀ mean φ(T(y'))   (CVPR 2016 §3, f_v)

@@ -41,8 +41,12 @@ class GANTrainConfig:
     diverge_patience: int = 500     # stop when D wins outright for this many steps; 0 = never
     standing_stats_batches: int = 100
     device: str = "auto"
+    # bf16 autocast of the training step ("off" or "bf16"). Opt-in: fast only where the hardware
+    # has bf16 units (CUDA, CPUs with AVX-512 BF16 / AMX); much slower on AVX2-only CPUs, and a
+    # bf16-trained model has not yet been shown to evaluate as well as fp32 (benchmarks/README.md)
+    amp: str = "off"
 
 
 # settings that may change when a run is resumed; everything else must match the checkpoint
 RESUMABLE_CHANGES = {"steps", "sample_every", "ckpt_every", "keep", "log_every", "diverge_patience",
-                     "standing_stats_batches", "device"}
+                     "standing_stats_batches", "device", "amp"}

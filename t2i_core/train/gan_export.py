@@ -24,9 +24,11 @@ def standing_generator(trainer):
     cfg = trainer.cfg
     g = copy.deepcopy(trainer.export_generator()).eval().requires_grad_(False)
     sample = embedding_sampler(trainer.data, cfg.captions_per_image)
-    probe_args, probe_kwargs = generator_batches(g, sample, batch_size=cfg.batch_size, seed=cfg.seed + 999)(1)
+    probe_args, probe_kwargs = generator_batches(g, sample, batch_size=cfg.batch_size, seed=cfg.seed + 999,
+                                                  captions_per_image=cfg.captions_per_image)(1)
     before = eval_train_gap(g, *probe_args, **probe_kwargs)
-    make_batch = generator_batches(g, sample, batch_size=cfg.batch_size, seed=cfg.seed + 777)
+    make_batch = generator_batches(g, sample, batch_size=cfg.batch_size, seed=cfg.seed + 777,
+                                   captions_per_image=cfg.captions_per_image)
     recompute_bn_stats(g, make_batch, cfg.standing_stats_batches)
     after = eval_train_gap(g, *probe_args, **probe_kwargs)
     report = {"batches": cfg.standing_stats_batches, "batch_size": cfg.batch_size,

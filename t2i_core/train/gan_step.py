@@ -65,7 +65,9 @@ def gan_step(G, D, opt_g, opt_d, batch: dict, opts: StepOptions) -> dict:
     h_fake = _fake_embeddings(h, paired)
     fake, kl = G(z, h_fake, return_kl=True)
     if use_int:
-        h_int = interpolate_embeddings(h, torch.randperm(b).to(x.device))
+        # a derangement (no row paired with itself, else h_int = h): shift by 1..b-1
+        perm = (torch.arange(b) + torch.randint(1, b, ())) % b if b > 1 else torch.arange(b)
+        h_int = interpolate_embeddings(h, perm.to(x.device))
         fake_int, kl_int = G(torch.randn(b, z_dim, device=x.device), h_int, return_kl=True)
         kl = 0.5 * (kl + kl_int)
 

@@ -20,7 +20,7 @@ import torch
 
 from ..checkpoint import atomic_write, load_state_dict_strict, load_training_state, save_training_state
 from ..config import DiscriminatorConfig, GeneratorConfig, preset, to_dict
-from ..errors import UserError
+from ..errors import CheckpointError, UserError
 from ..models import Discriminator, Generator
 from . import distributed as dist_utils
 from .gan_config import RESUMABLE_CHANGES, GANTrainConfig
@@ -44,6 +44,17 @@ def model_configs(cfg: GANTrainConfig, embed_dim: int) -> tuple[GeneratorConfig,
     g.cond_aug = cfg.cond_aug
     d.minibatch_std, d.spectral_norm = cfg.minibatch_std, cfg.spectral_norm
     return g, d
+
+
+def autocast_context(device: torch.device, amp: str):
+    """``amp="bf16"``: bf16 autocast for the step (opt-in; see GANTrainConfig.amp)."""
+    import contextlib
+
+    if amp in ("", "off", None):
+        return contextlib.nullcontext()
+    if amp != "bf16":
+        raise UserError(f"unknown --amp {amp!r}: choose off or bf16")
+    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 @torch.no_grad()
@@ -81,6 +92,7 @@ class Trainer:
         seed_everything(cfg.seed + 1000 * self.dist.rank)   # each rank draws its own batches and z
         self.sampler = EpochSampler(len(data), cfg.batch_size)
         self.step, self.stuck, self._saved_step = 0, 0, None
+        autocast_context(dev, cfg.amp)                      # fail fast on an unknown amp
         self.step_options = StepOptions(cfg.variant, cfg.int_weight, cfg.d_int_fakes, cfg.kl_weight,
                                         cfg.mode_seeking)
         self.log = RunLog(self.run_dir, enabled=self.dist.is_main)
@@ -122,7 +134,10 @@ class Trainer:
         path = self.run_dir / "config.json"
         if not path.is_file():
             return
-        old = json.loads(path.read_text()).get("training", {})
+        try:
+            old = json.loads(path.read_text()).get("training", {})
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
+            raise CheckpointError(f"{path} is not a valid run config ({exc})") from None
         new = to_dict(self.cfg)
         diff = sorted(k for k in new if k not in RESUMABLE_CHANGES and k in old and old[k] != new[k])
         if diff:
@@ -154,15 +169,18 @@ class Trainer:
         if path is None:
             raise UserError(f"no checkpoints in {self.ckpt_dir}")
         state = load_training_state(path)
-        load_state_dict_strict(self.G, state["G"], "generator")
-        load_state_dict_strict(self.D, state["D"], "discriminator")
-        if self.G_ema is not None:
-            load_state_dict_strict(self.G_ema, state["G_ema"] or state["G"], "generator (EMA)")
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        self.step, self.stuck = int(state["step"]), int(state.get("stuck", 0))
+        try:
+            load_state_dict_strict(self.G, state["G"], "generator")
+            load_state_dict_strict(self.D, state["D"], "discriminator")
+            if self.G_ema is not None:
+                load_state_dict_strict(self.G_ema, state["G_ema"] or state["G"], "generator (EMA)")
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
+            self.step, self.stuck = int(state["step"]), int(state.get("stuck", 0))
+            ranks = state["ranks"]
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+            raise CheckpointError(f"{path} is not a GAN training checkpoint (missing or bad {exc})") from None
         self._saved_step = self.step
-        ranks = state["ranks"]
         if len(ranks) == self.dist.world_size:
             self.sampler.load_state_dict(ranks[self.dist.rank]["sampler"])
             set_rng_state(ranks[self.dist.rank]["rng"])
@@ -189,7 +207,8 @@ class Trainer:
                            device=self.dist.device)
         if self.dist.device.type == "cpu":
             batch["images"] = batch["images"].contiguous(memory_format=torch.channels_last)
-        stats = gan_step(self.G_train, self.D_train, self.opt_g, self.opt_d, batch, self.step_options)
+        with autocast_context(self.dist.device, self.cfg.amp):
+            stats = gan_step(self.G_train, self.D_train, self.opt_g, self.opt_d, batch, self.step_options)
         if self.G_ema is not None:
             decay = min(self.cfg.ema_decay, (1.0 + self.step) / (10.0 + self.step))
             ema_update(self.G_ema, self.G, decay)
@@ -226,19 +245,23 @@ class Trainer:
 
     def train(self, *, export: bool = True) -> dict:
         """Train up to ``cfg.steps``; then save a checkpoint and (``export``) write weights/.
-        Ctrl-C in a single process saves a checkpoint first, so ``--resume`` loses nothing."""
+        Ctrl-C in a single process finishes the current step and saves a checkpoint first, so
+        ``--resume`` continues exactly (a second Ctrl-C stops at once, without saving)."""
         from tqdm import tqdm
+
+        from .interrupt import DeferredInterrupt
 
         bar = tqdm(total=self.cfg.steps, initial=self.step, unit="step", dynamic_ncols=True,
                    disable=not (self.progress and self.dist.is_main), desc=f"train {self.cfg.variant}")
-        try:
-            self._loop(bar)
-        except KeyboardInterrupt:
-            if not self.dist.distributed and self.step > 0 and self._saved_step != self.step:
-                print(f"\ninterrupted: checkpoint {self.save()} written; continue with --resume")
-            raise
-        finally:
-            bar.close()
+        with DeferredInterrupt(enabled=not self.dist.distributed) as interrupt:
+            try:
+                self._loop(bar, interrupt)
+            except KeyboardInterrupt:
+                if interrupt.requested and self.step > 0 and self._saved_step != self.step:
+                    print(f"\ninterrupted: checkpoint {self.save()} written; continue with --resume")
+                raise
+            finally:
+                bar.close()
         if self._saved_step != self.step:
             self.save()
         result = {"step": self.step}
@@ -249,7 +272,7 @@ class Trainer:
         dist_utils.barrier(self.dist)
         return result
 
-    def _loop(self, bar) -> None:
+    def _loop(self, bar, interrupt=None) -> None:
         cfg, acc, t0 = self.cfg, {}, time.perf_counter()
         while self.step < cfg.steps:
             stats = self.train_step()
@@ -264,6 +287,8 @@ class Trainer:
                 self.sample_grid()
             if cfg.ckpt_every and self.step % cfg.ckpt_every == 0:
                 self.save()
+            if interrupt is not None:
+                interrupt.check()  # Ctrl-C: stop here, after a complete step
 
     def _log_train(self, acc: dict, seconds: float) -> None:
         n = len(acc.get("d_loss", [])) or 1

@@ -77,10 +77,11 @@ def eval_train_gap(module: nn.Module, *args, **kwargs) -> float:
     return float((eval_out - train_out).abs().mean())
 
 
-def generator_batches(generator: nn.Module, sample_embeddings, *, batch_size: int = 64, seed: int = 0):
+def generator_batches(generator: nn.Module, sample_embeddings, *, batch_size: int = 64, seed: int = 0,
+                      captions_per_image: int = 4):
     """``make_batch(i)`` for ``recompute_bn_stats`` on G, drawn from its own seeded RNG (the
     global torch RNG is untouched): z ~ N(0, I) and ``sample_embeddings(n, k, generator)``
-    training embeddings; even batches average 4 captions (as in training), odd ones use a single
+    training embeddings; even batches average ``captions_per_image`` captions (as in training), odd ones use a single
     caption (what users type). With conditioning augmentation the text noise is zero, as in eval
     mode, so the statistics describe exactly the inputs eval mode sees."""
     cfg = generator.cfg
@@ -89,7 +90,7 @@ def generator_batches(generator: nn.Module, sample_embeddings, *, batch_size: in
 
     def make_batch(i: int):
         z = torch.randn(batch_size, cfg.z_dim, generator=gen)
-        emb = sample_embeddings(batch_size, 4 if i % 2 == 0 else 1, gen)
+        emb = sample_embeddings(batch_size, captions_per_image if i % 2 == 0 else 1, gen)
         kwargs = {"cond_noise": torch.zeros(batch_size, cfg.proj_dim, device=device)} if cfg.cond_aug else {}
         return (z.to(device), emb.to(device)), kwargs
 

@@ -6,18 +6,24 @@ G is the exported generator (eval mode, standing BN statistics — exactly what 
 runs), φ(t) comes from the caption-embedding cache of the training captions. The loss is
 reported on held-out z (a fixed seeded set never drawn in training) next to the trivial
 baseline E‖z‖² = z_dim of predicting 0. At the end S's BN statistics are recomputed on G's
-images (standing statistics, as for G) and S is added to the weights folder.
+images (standing statistics, as for G) and S is added to the weights folder. With ``checkpoint``
+(a path), S, its optimiser, the step and every RNG are saved there every ``ckpt_every`` steps and
+on Ctrl-C (after a complete step), and ``load_checkpoint`` continues exactly.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from ..models import Generator, StyleEncoder
+from .rng import rng_state, set_rng_state
 from .standing_stats import recompute_bn_stats
+
+RESUMABLE_CHANGES = ("steps", "eval_every")  # settings a resumed run may change
 
 
 @dataclass
@@ -47,15 +53,56 @@ class StyleTrainer:
     ``heldout_embeddings`` (optional) the same for held-out captions used in the report."""
 
     def __init__(self, cfg: StyleTrainConfig, generator: Generator, style_cfg, sample_embeddings, *,
-                 heldout_embeddings=None, device="cpu"):
+                 heldout_embeddings=None, device="cpu", checkpoint=None, ckpt_every: int = 0):
         self.cfg, self.device = cfg, torch.device(device)
         self.G = generator.to(self.device).eval().requires_grad_(False)
         torch.manual_seed(cfg.seed)
         self.S = StyleEncoder(style_cfg).to(self.device)
         self.opt = torch.optim.Adam(self.S.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.sample = sample_embeddings
-        self.step, self.history = 0, []
+        self.step, self.history, self._recent = 0, [], []
+        self.checkpoint, self.ckpt_every = (Path(checkpoint) if checkpoint else None), int(ckpt_every)
+        self._saved_step = None
         self._heldout = self._make_heldout(heldout_embeddings or sample_embeddings)
+
+    # ------------------------------------------------------------------ checkpoints
+    def save_checkpoint(self) -> Path:
+        """Write S, its optimiser, the step, the history and every RNG (atomically)."""
+        from ..checkpoint import save_training_state
+        from ..config import to_dict
+
+        state = {"S": self.S.state_dict(), "opt": self.opt.state_dict(), "step": self.step,
+                 "history": self.history, "recent": list(self._recent), "rng": rng_state(),
+                 "config": to_dict(self.cfg)}
+        save_training_state(self.checkpoint, state)
+        self._saved_step = self.step
+        return self.checkpoint
+
+    def load_checkpoint(self, path=None) -> int:
+        """Continue from ``path`` (default: ``checkpoint``) exactly; returns its step."""
+        from ..checkpoint import load_state_dict_strict, load_training_state
+        from ..config import to_dict
+        from ..errors import CheckpointError, UserError
+
+        path = Path(path) if path else self.checkpoint
+        state = load_training_state(path)
+        try:
+            old, new = state["config"], to_dict(self.cfg)
+            diff = sorted(k for k in new if k not in RESUMABLE_CHANGES and k in old and old[k] != new[k])
+            if diff:
+                changes = ", ".join(f"{k}: {old[k]!r} -> {new[k]!r}" for k in diff)
+                raise UserError(f"cannot resume {path} with different settings ({changes})")
+            load_state_dict_strict(self.S, state["S"], "style encoder")
+            self.opt.load_state_dict(state["opt"])
+            self.step, self.history = int(state["step"]), list(state["history"])
+            self._recent = [float(v) for v in state["recent"]]
+            set_rng_state(state["rng"])
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+            if isinstance(exc, UserError):
+                raise
+            raise CheckpointError(f"{path} is not a train-style checkpoint (missing or bad {exc})") from None
+        self._saved_step = self.step
+        return self.step
 
     @torch.no_grad()
     def _render(self, z: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
@@ -107,6 +154,21 @@ class StyleTrainer:
         baseline = float(z.pow(2).sum(1).mean())
         return {"heldout_loss": loss, "baseline_loss": baseline, "relative": loss / baseline}
 
+    def _loop(self, bar, interrupt, log) -> None:
+        while self.step < self.cfg.steps:
+            self._recent.append(self.train_step())
+            bar.update(1)
+            if self.cfg.eval_every and self.step % self.cfg.eval_every == 0:
+                rec = {"step": self.step, "train_loss": sum(self._recent) / len(self._recent), **self.evaluate()}
+                self.history.append(rec)
+                bar.set_postfix(train=f"{rec['train_loss']:.2f}", heldout=f"{rec['heldout_loss']:.2f}")
+                if log:
+                    log(rec)
+                self._recent = []
+            if self.checkpoint is not None and self.ckpt_every and self.step % self.ckpt_every == 0:
+                self.save_checkpoint()
+            interrupt.check()  # Ctrl-C: stop here, after a complete step
+
     def finish(self) -> None:
         """Standing BN statistics for S on G's images, then eval mode."""
         gen = torch.Generator().manual_seed(self.cfg.seed + 4242)
@@ -120,20 +182,22 @@ class StyleTrainer:
     def train(self, progress: bool = True, log=None) -> dict:
         from tqdm import tqdm
 
+        from .interrupt import DeferredInterrupt
+
         bar = tqdm(total=self.cfg.steps, initial=self.step, disable=not progress, desc="train-style",
                    unit="step", dynamic_ncols=True)
-        t0, recent = time.perf_counter(), []
-        while self.step < self.cfg.steps:
-            recent.append(self.train_step())
-            bar.update(1)
-            if self.cfg.eval_every and self.step % self.cfg.eval_every == 0:
-                rec = {"step": self.step, "train_loss": sum(recent) / len(recent), **self.evaluate()}
-                self.history.append(rec)
-                bar.set_postfix(train=f"{rec['train_loss']:.2f}", heldout=f"{rec['heldout_loss']:.2f}")
-                if log:
-                    log(rec)
-                recent = []
-        bar.close()
+        t0 = time.perf_counter()
+        with DeferredInterrupt(enabled=self.checkpoint is not None) as interrupt:
+            try:
+                self._loop(bar, interrupt, log)
+            except KeyboardInterrupt:
+                if interrupt.requested and self._saved_step != self.step:
+                    print(f"\ninterrupted: checkpoint {self.save_checkpoint()} written; continue with --resume")
+                raise
+            finally:
+                bar.close()
+        if self.checkpoint is not None and self._saved_step != self.step:
+            self.save_checkpoint()
         self.finish()
         final = {"step": self.step, **self.evaluate(), "seconds": round(time.perf_counter() - t0, 1)}
         if log:

@@ -106,14 +106,17 @@ class PairBank:
             self._neighbours = class_neighbours(caps, k)
         return self._neighbours[:, :k]
 
-    def pick_classes(self, gen: torch.Generator, n: int, group: int = 1, pool: int = 10) -> torch.Tensor:
+    def pick_classes(self, gen: torch.Generator, n: int, group: int = 1, pool: int = 10,
+                     near: torch.Tensor | None = None) -> torch.Tensor:
         """``n`` distinct classes. ``group`` > 1: anchors drawn at random, each joined by
-        ``group`` - 1 of its ``pool`` nearest classes (hard negatives for one another)."""
+        ``group`` - 1 of its ``pool`` nearest classes (hard negatives for one another); ``near``
+        [n_classes, pool] overrides the caption-word neighbours (rows of -1 fall back to them)."""
         n = min(n, self.n_classes)
         order = torch.randperm(self.n_classes, generator=gen)
         if group <= 1 or self.n_classes < 3:
             return order[:n]
-        near = self.neighbours(pool)
+        words = self.neighbours(pool)
+        near = words if near is None else torch.where(near[:, :1] >= 0, near, words)
         chosen, seen = [], set()
         for anchor in order.tolist():
             if len(chosen) >= n:
@@ -135,11 +138,11 @@ class PairBank:
         return len(self.labels)
 
     def sample(self, gen: torch.Generator, classes_per_batch: int, images_per_class: int,
-               captions_per_class: int = 0, group: int = 1, pool: int = 10):
+               captions_per_class: int = 0, group: int = 1, pool: int = 10, near=None):
         """(image rows [B], caption rows [T], image classes [B], caption classes [T]) for one
         balanced batch. ``captions_per_class`` 0: one caption of each sampled image (T = B);
         otherwise that many captions drawn from all captions of each class."""
-        classes = self.pick_classes(gen, classes_per_batch, group, pool)
+        classes = self.pick_classes(gen, classes_per_batch, group, pool, near)
         k = len(classes)
         count = self.class_count[classes].unsqueeze(1)                      # [K, 1]
         width = max(int(count.max()), images_per_class)
@@ -157,10 +160,11 @@ class PairBank:
         return rows, caps, self.labels[rows], classes.repeat_interleave(captions_per_class)
 
     def batch(self, gen: torch.Generator, classes_per_batch: int, images_per_class: int,
-              captions_per_class: int = 0, augment: bool = True, group: int = 1, pool: int = 10):
+              captions_per_class: int = 0, augment: bool = True, group: int = 1, pool: int = 10,
+              near=None):
         """(images float [B, 3, H, W] in [-1, 1], char ids [T, L], image labels [B], text labels [T])."""
         rows, caps, labels, text_labels = self.sample(gen, classes_per_batch, images_per_class,
-                                                      captions_per_class, group, pool)
+                                                      captions_per_class, group, pool, near)
         images = self.images[rows].float().div_(127.5).sub_(1.0)
         if augment:
             images = augment_batch(images, gen)
@@ -176,3 +180,47 @@ def augment_batch(images: torch.Tensor, gen: torch.Generator, shift: int = 4) ->
     padded = F.pad(images, (shift, shift, shift, shift), mode="replicate")
     offs = torch.randint(0, 2 * shift + 1, (b, 2), generator=gen).tolist()
     return torch.stack([padded[i, :, y : y + h, x : x + w] for i, (y, x) in enumerate(offs)])
+
+
+class ClassMiner:
+    """Online hard-negative class mining: which training classes does the model confuse now?
+
+    Keeps the latest normalised image and text prototype of every class (from the training
+    batches, no extra compute); every ``refresh`` updates, each class's ``pool`` nearest classes
+    (summed image + text cosine similarity) become its batch companions. Classes that differ in
+    one detail the model still ignores (e.g. only the beak) then meet in the same batch, where
+    DS-SJE must tell them apart. Rows of ``near`` are -1 until a class has been seen."""
+
+    def __init__(self, n_classes: int, dim: int, pool: int = 10, refresh: int = 25):
+        self.pool, self.refresh = pool, refresh
+        self.img = torch.zeros(n_classes, dim)
+        self.txt = torch.zeros(n_classes, dim)
+        self.seen = torch.zeros(n_classes, dtype=torch.bool)
+        self.near = torch.full((n_classes, min(pool, n_classes - 1)), -1, dtype=torch.long)
+        self.updates = 0
+
+    @torch.no_grad()
+    def update(self, image_emb, labels, text_emb, text_labels) -> None:
+        from ..text.sje import class_means
+
+        classes, inv = torch.unique(labels, return_inverse=True)
+        t_inv = torch.searchsorted(classes, text_labels)
+        self.img[classes] = F.normalize(class_means(image_emb.detach().float(), inv, len(classes)), dim=1)
+        self.txt[classes] = F.normalize(class_means(text_emb.detach().float(), t_inv, len(classes)), dim=1)
+        self.seen[classes] = True
+        self.updates += 1
+        if self.updates % self.refresh == 0:
+            sim = self.img @ self.img.t() + self.txt @ self.txt.t()
+            sim[:, ~self.seen] = -10.0
+            sim.fill_diagonal_(-10.0)
+            near = sim.topk(self.near.shape[1], dim=1).indices
+            self.near = torch.where(self.seen.unsqueeze(1), near, torch.full_like(near, -1))
+
+    def state_dict(self) -> dict:
+        return {"img": self.img, "txt": self.txt, "seen": self.seen, "near": self.near,
+                "updates": self.updates}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.img, self.txt = state["img"].clone(), state["txt"].clone()
+        self.seen, self.near = state["seen"].clone(), state["near"].clone()
+        self.updates = int(state["updates"])

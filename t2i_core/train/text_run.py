@@ -32,7 +32,10 @@ def resolve_config(run: Path, data, preset: str, overrides: dict, resume: bool) 
     if resume:
         if not path.is_file():
             raise UserError(f"nothing to resume: {path} does not exist (drop --resume to start)")
-        config = json.loads(path.read_text())
+        try:
+            config = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"{path} is not valid JSON ({exc}); cannot resume this run") from None
         ignored = sorted(set(overrides) - RESUMABLE)
         if ignored:
             raise UserError(f"--resume keeps the run's settings; these cannot change: {ignored}")

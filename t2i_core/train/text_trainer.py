@@ -31,8 +31,10 @@ class TextTrainConfig:
     classes_per_batch: int = 32
     images_per_class: int = 4
     captions_per_class: int = 0    # 0: one caption per image; else drawn from the class's captions
-    neighbour_group: int = 1       # >1: batches hold groups of classes with similar captions
+    neighbour_group: int = 1       # >1: batches hold groups of classes the model confuses
     neighbour_pool: int = 10       # ... drawn from each anchor's nearest classes
+    neighbour_source: str = "mined"  # "mined" (current prototypes) or "words" (caption TF-IDF)
+    mine_every: int = 25           # refresh the mined neighbours every N steps
     lr: float = 1e-3               # Adam; warm-up then cosine decay to lr * lr_min_ratio
     lr_min_ratio: float = 0.05
     warmup_steps: int = 100
@@ -41,6 +43,7 @@ class TextTrainConfig:
     grad_clip: float = 5.0
     margin: float = 1.0            # Δ(y, y') = margin for y' ≠ y
     reduction: str = "mean"        # DS-SJE hinge over wrong classes: "mean" (Reed's code) or "max"
+    cosine_scale: float = 0.0      # 0: F = θ(v)ᵀφ(t) (paper); > 0: F = scale · cos(θ(v), φ(t))
     augment: bool = True
     val_every: int = 300
     val_captions_per_class: int = 20
@@ -52,7 +55,8 @@ class TextTrainConfig:
 
 TRAIN_PRESETS = {
     "tiny": dict(steps=6, classes_per_batch=6, images_per_class=2, warmup_steps=1, val_every=3,
-                 ckpt_every=3, log_every=1, val_captions_per_class=4, threads=1),
+                 ckpt_every=3, log_every=1, val_captions_per_class=4, threads=1,
+                 neighbour_group=2, mine_every=2),
     "small": {},
     "reed": dict(steps=20000, classes_per_batch=64, images_per_class=4, lr=2e-4, val_every=1000,
                  ckpt_every=1000),
@@ -76,6 +80,8 @@ def _override(cfg: TextTrainConfig, overrides: dict) -> TextTrainConfig:
                  "log_every", "threads", "val_captions_per_class"):
         if int(getattr(cfg, name)) < 1:
             raise UserError(f"{name.replace('_', '-')} must be at least 1, got {getattr(cfg, name)}")
+    if cfg.neighbour_source not in ("mined", "words"):
+        raise UserError(f"neighbour_source must be 'mined' or 'words', got {cfg.neighbour_source!r}")
     if cfg.captions_per_class < 0:
         raise UserError(f"captions-per-class must be 0 (one per image) or more, got {cfg.captions_per_class}")
     if cfg.classes_per_batch < 2:
@@ -131,6 +137,7 @@ class TextTrainer:
         self.optimizer = torch.optim.Adam(params, lr=self.tcfg.lr, betas=tuple(self.tcfg.betas),
                                           weight_decay=self.tcfg.weight_decay)
         self.gen = torch.Generator().manual_seed(self.tcfg.seed)
+        self.miner = None
         self.index = open_dataset(self.config["data"])
         size, max_len = self.image_encoder.cfg.image_size, self.text_encoder.cfg.max_len
         self.bank = PairBank(self.index, "train", image_size=size, max_len=max_len, progress=self.progress)
@@ -141,6 +148,11 @@ class TextTrainer:
             self.val_images = load_image_array(self.index, self.index.indices("val"), size, progress=False)
         else:
             self.val_split = None
+        if self.tcfg.neighbour_group > 1 and self.tcfg.neighbour_source == "mined":
+            from .text_data import ClassMiner
+
+            self.miner = ClassMiner(self.bank.n_classes, self.text_encoder.cfg.embed_dim,
+                                    self.tcfg.neighbour_pool, self.tcfg.mine_every)
         text_run.write_dataset_info(self.run, self.config, self.index, self.bank)
         if self.ckpt_path.is_file():
             self.load()
@@ -163,6 +175,8 @@ class TextTrainer:
             "optimizer": self.optimizer.state_dict(),
             "rng_torch": torch.get_rng_state(), "rng_sampler": self.gen.get_state(),
         }
+        if self.miner is not None:
+            state["miner"] = self.miner.state_dict()
         return save_training_state(self.ckpt_path, state)
 
     def load(self) -> None:
@@ -178,6 +192,8 @@ class TextTrainer:
             self.optimizer.load_state_dict(state["optimizer"])
             torch.set_rng_state(state["rng_torch"])
             self.gen.set_state(state["rng_sampler"])
+            if self.miner is not None:
+                self.miner.load_state_dict(state["miner"])
             self.step = int(state["step"])
         except (KeyError, ValueError) as exc:
             raise CheckpointError(f"{self.ckpt_path} does not fit this run's config ({exc})") from None
@@ -193,12 +209,12 @@ class TextTrainer:
             group["lr"] = lr_at(t, self.step)
         images, char_ids, labels, text_labels = self.bank.batch(
             self.gen, t.classes_per_batch, t.images_per_class, t.captions_per_class, t.augment,
-            t.neighbour_group, t.neighbour_pool)
+            t.neighbour_group, t.neighbour_pool, self.miner.near if self.miner else None)
         self.text_encoder.train()
         self.image_encoder.train()
-        loss, parts = ds_sje_loss(self.image_encoder(images), self.text_encoder(char_ids), labels,
-                                  text_labels=text_labels, margin=t.margin, reduction=t.reduction,
-                                  return_parts=True)
+        image_emb, text_emb = self.image_encoder(images), self.text_encoder(char_ids)
+        loss, parts = ds_sje_loss(image_emb, text_emb, labels, text_labels=text_labels, margin=t.margin,
+                                  reduction=t.reduction, scale=t.cosine_scale or None, return_parts=True)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if t.grad_clip:
@@ -206,6 +222,8 @@ class TextTrainer:
             torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]],
                                            t.grad_clip)
         self.optimizer.step()
+        if self.miner is not None:
+            self.miner.update(image_emb, labels, text_emb, text_labels)
         self.step += 1
         return {"loss": float(loss.detach()), "loss_image": float(parts["image"]), "loss_text": float(parts["text"])}
 
@@ -240,7 +258,8 @@ class TextTrainer:
             self.elapsed_s = base_wall + time.perf_counter() - start_wall
             self.cpu_s = base_cpu + time.process_time() - start_cpu
             bar.update(1)
-            if self.step % t.log_every == 0 or self.step == target:
+            capped = bool(self.minutes) and self.elapsed_s >= self.minutes * 60
+            if self.step % t.log_every == 0 or self.step == target or capped:
                 row = text_run.mean_row(acc, step=self.step, lr=lr_at(t, self.step - 1),
                                         elapsed_s=round(self.elapsed_s, 2), cpu_s=round(self.cpu_s, 2))
                 text_run.append_log(self.run, row)
@@ -254,7 +273,6 @@ class TextTrainer:
                     postfix["val_top1"] = f"{val['zero_shot_top1']:.3f}"
                     bar.set_postfix(postfix)
                 text_run.plot(self.run)
-            capped = bool(self.minutes) and self.elapsed_s >= self.minutes * 60
             if self.step % t.ckpt_every == 0 or self.step == target or capped:
                 self.save()
             if capped:
@@ -267,13 +285,14 @@ class TextTrainer:
         return self.finish(stopped_early=self.step < t.steps)
 
     def finish(self, stopped_early: bool = False) -> dict:
-        """Final figures (val; test = unseen classes, every caption), weights folder, plot."""
+        """Final figures (val with sampled captions; test = unseen classes with every caption, plus
+        hand-written paraphrases on SynthBirds), the weights folder and the plot."""
         from ..text.zero_shot import paraphrase_eval, split_images
         from . import text_run
 
         figures = {}
         if self.val_split:
-            figures["val"] = self.validate()
+            figures["val"] = self.validate(max_captions=self.tcfg.val_captions_per_class)
         if self.eval_test and len(self.index.classes["test"]) >= 2:
             images = split_images(self.index, self.index.indices("test"), self.image_encoder.cfg.image_size)
             figures["test"] = self.validate("test", images=images)

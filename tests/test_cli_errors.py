@@ -1,0 +1,56 @@
+"""The CLI turns OS errors and corrupt run/checkpoint files into one 'error:' line (exit 2)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "t2i_core", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+
+
+def _one_error_line(proc):
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, proc.stderr
+    return errors[0]
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs an unwritable /proc")
+def test_generate_into_an_unwritable_folder():
+    line = _one_error_line(_cli("generate", "a red bird", "--tiny", "--n", "1", "--out", "/proc/x.png"))
+    assert line.endswith("/proc/x.png"), line
+
+
+def test_train_resume_with_a_corrupt_config(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{not json")
+    line = _one_error_line(_cli("train", "--data", str(tmp_path / "nodata"), "--out", str(run), "--resume",
+                                "--preset", "tiny", "--device", "cpu"))
+    assert "config.json" in line
+
+
+def test_foreign_checkpoint_is_a_checkpoint_error(tmp_path):
+    from t2i_core.checkpoint import save_training_state
+    from t2i_core.errors import CheckpointError
+    from t2i_core.train.gan_data import from_arrays
+    from t2i_core.train.gan_trainer import GANTrainConfig, Trainer
+
+    g = torch.Generator().manual_seed(0)
+    data = from_arrays(torch.randint(0, 256, (8, 76, 76, 3), dtype=torch.uint8, generator=g),
+                       torch.randn(8, 32, generator=g), torch.arange(9), torch.arange(8) % 2)
+    cfg = GANTrainConfig(variant="gan-cls", preset="tiny", steps=1, batch_size=4, sample_every=0, ckpt_every=0,
+                         log_every=0, standing_stats_batches=1, device="cpu")
+    tr = Trainer(cfg, data, tmp_path / "run", progress=False)
+    foreign = tmp_path / "foreign.pt"
+    save_training_state(foreign, {"model": {"w": torch.zeros(2)}})
+    with pytest.raises(CheckpointError, match="not a GAN training checkpoint"):
+        tr.load(foreign)
