@@ -67,6 +67,18 @@ def save_weights(folder, state_dicts: dict, config: dict) -> Path:
     return folder
 
 
+def read_json_object(path, context: str = "") -> dict:
+    """Parse a JSON file that must hold an object; anything else is a CheckpointError."""
+    suffix = f": {context}" if context else ""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path} is not valid JSON ({exc}){suffix}") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path} must hold a JSON object{suffix}")
+    return data
+
+
 def read_config(folder) -> dict:
     """Read and check ``config.json`` of a weights folder."""
     folder = Path(folder)
@@ -75,12 +87,7 @@ def read_config(folder) -> dict:
     cfg_path = folder / CONFIG_NAME
     if not cfg_path.is_file():
         raise CheckpointError(f"{folder} is not a weights folder: it has no {CONFIG_NAME}")
-    try:
-        config = json.loads(cfg_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{cfg_path} is not valid JSON ({exc})") from None
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{cfg_path} must hold a JSON object")
+    config = read_json_object(cfg_path)
     version = config.get("format_version")
     if version != FORMAT_VERSION:
         raise CheckpointError(f"{folder} has format_version {version!r}; this t2i_core "

@@ -72,7 +72,6 @@ def add_arguments(p) -> None:
 
 def resolve_config(args):
     """GANTrainConfig from defaults ← the run's stored config (``--resume``) ← explicit flags."""
-    import json
     from dataclasses import fields
     from pathlib import Path
 
@@ -83,14 +82,9 @@ def resolve_config(args):
     stored = Path(args.out) / "config.json"
     run_cfg = {}
     if args.resume and stored.is_file():
-        from ..errors import CheckpointError
+        from ..checkpoint import read_json_object
 
-        try:
-            run_cfg = json.loads(stored.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise CheckpointError(f"{stored} is not valid JSON ({exc}): cannot resume") from None
-        if not isinstance(run_cfg, dict):
-            raise CheckpointError(f"{stored} must hold a JSON object: cannot resume")
+        run_cfg = read_json_object(stored, "cannot resume")
     base.update(run_cfg.get("training", {}))
     for f in fields(GANTrainConfig):
         value = getattr(args, f.name, None)

@@ -41,7 +41,7 @@ def _build(component: str, cfg_dict: dict):
 
 
 def _load_component(path, component: str):
-    from ..checkpoint import load_state_dict_strict, load_training_state, load_weights
+    from ..checkpoint import load_state_dict_strict, load_training_state, load_weights, read_json_object
 
     path = Path(path)
     if not path.exists():
@@ -54,10 +54,7 @@ def _load_component(path, component: str):
             raise CheckpointError(f"{folder}/config.json has no config for '{component}'")
         state = states[component]
     elif (path / "checkpoints" / "last.pt").is_file() and (path / "config.json").is_file():
-        try:
-            run_cfg = json.loads((path / "config.json").read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise CheckpointError(f"{path / 'config.json'} is not valid JSON ({exc})") from None
+        run_cfg = read_json_object(path / "config.json")
         cfg = run_cfg.get("components", {}).get(component)
         if cfg is None:
             raise CheckpointError(f"{path}/config.json has no config for '{component}'")

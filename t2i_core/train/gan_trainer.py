@@ -18,7 +18,8 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import atomic_write, load_state_dict_strict, load_training_state, save_training_state
+from ..checkpoint import (atomic_write, load_state_dict_strict, load_training_state, read_json_object,
+                          save_training_state)
 from ..config import DiscriminatorConfig, GeneratorConfig, preset, to_dict
 from ..errors import CheckpointError, UserError
 from ..models import Discriminator, Generator
@@ -134,10 +135,7 @@ class Trainer:
         path = self.run_dir / "config.json"
         if not path.is_file():
             return
-        try:
-            old = json.loads(path.read_text()).get("training", {})
-        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
-            raise CheckpointError(f"{path} is not a valid run config ({exc})") from None
+        old = read_json_object(path, "not a valid run config").get("training", {})
         new = to_dict(self.cfg)
         diff = sorted(k for k in new if k not in RESUMABLE_CHANGES and k in old and old[k] != new[k])
         if diff:

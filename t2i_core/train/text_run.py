@@ -6,6 +6,7 @@ import json
 from dataclasses import fields
 from pathlib import Path
 
+from ..checkpoint import read_json_object
 from ..errors import UserError
 
 CONFIG = "config.json"
@@ -32,10 +33,7 @@ def resolve_config(run: Path, data, preset: str, overrides: dict, resume: bool) 
     if resume:
         if not path.is_file():
             raise UserError(f"nothing to resume: {path} does not exist (drop --resume to start)")
-        try:
-            config = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise UserError(f"{path} is not valid JSON ({exc}); cannot resume this run") from None
+        config = read_json_object(path, "cannot resume this run")
         ignored = sorted(set(overrides) - RESUMABLE)
         if ignored:
             raise UserError(f"--resume keeps the run's settings; these cannot change: {ignored}")

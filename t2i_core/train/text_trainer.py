@@ -13,7 +13,6 @@ The run folder (StyleGAN3 style) gets its resolved config first::
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, replace
