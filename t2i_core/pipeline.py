@@ -40,9 +40,9 @@ def default_weights_dir() -> Path:
 
 def how_to_get_weights(target=None) -> str:
     target = target or default_weights_dir()
-    steps = "; ".join(TRAINING_COMMANDS)
-    return (f"train them on SynthBirds with: {steps}; then copy runs/gan/weights to {target} "
-            "or pass that folder with --weights")
+    return (f"rebuild them with scripts/reproduce_synthbirds.sh (writes {default_weights_dir()}), or train "
+            f"step by step: {'; '.join(TRAINING_COMMANDS)}; then pass runs/gan/weights with --weights "
+            f"or copy it to {target}")
 
 
 def _component_classes():

@@ -39,7 +39,9 @@ _SETTINGS = [
                           "BF16/AMX, much slower on AVX2-only CPUs)"),
 ]
 _SWITCHES = [
-    ("--cond-aug", "cond_aug", "StackGAN conditioning augmentation: text code ~ N(mu, sigma) + KL term"),
+    ("--cond-aug", "cond_aug", "StackGAN conditioning augmentation: text code ~ N(mu, sigma) + KL term. "
+                                 "Caution: on SynthBirds G took its variety from this noise and ignored z, "
+                                 "and sampling uses the mean code, so samples barely vary with the seed"),
     ("--minibatch-std", "minibatch_std", "minibatch standard-deviation channel in D"),
     ("--spectral-norm", "spectral_norm", "spectral normalisation of D's weights"),
     ("--d-int-fakes", "d_int_fakes", "D also learns that interpolated-text fakes are fake (own batch)"),
