@@ -67,10 +67,19 @@ def make_trainer(cfg, data, run_dir):
 
 
 def plain_copy(module):
-    """A copy of ``module`` with every parameter and buffer in the default (NCHW) layout."""
+    """A copy of ``module`` in plain PyTorch: every parameter and buffer in the default (NCHW)
+    layout, and G's matmul first layer (``Project4x4``) as the ``ConvTranspose2d`` it computes."""
     import torch
 
+    from t2i_core.models.generator import Project4x4
+
     m = copy.deepcopy(module)
+    for parent in list(m.modules()):  # G's first layer back to a plain ConvTranspose2d
+        for name, child in list(parent.named_children()):
+            if isinstance(child, Project4x4):
+                plain = torch.nn.ConvTranspose2d(child.in_channels, child.out_channels, 4, 1, 0, bias=False)
+                plain.weight = child.weight
+                setattr(parent, name, plain)
     for t in list(m.parameters()) + list(m.buffers()):
         t.data = t.data.contiguous()
     return m.to(memory_format=torch.contiguous_format)

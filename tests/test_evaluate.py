@@ -220,3 +220,21 @@ def test_procedural_source_uses_the_training_data_seed():
     assert known.test_classes == make_splits(3)["test"] and not known.warnings
     unknown = EvalSource(dataset_info={"root": "x"})
     assert unknown.test_classes == make_splits(0)["test"] and "seed" in unknown.warnings[0]
+
+
+def test_seen_unseen_text_match_script(tiny, tmp_path, capsys):
+    """scripts/text_match_seen_unseen.py prints one row per split; a missing folder is an error."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "text_match_seen_unseen.py"
+    spec = importlib.util.spec_from_file_location("text_match_seen_unseen", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    folder = tiny.save_pretrained(tmp_path / "w")
+    assert script.main(["--weights", str(folder), "--quick"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith(("seen", "unseen"))]
+    assert [r[0] for r in rows] == ["seen", "unseen"]
+    assert all(0.0 <= float(r[2]) <= 1.0 and 0.0 <= float(r[3]) <= 1.0 for r in rows)
+    assert script.main(["--weights", str(tmp_path / "missing")]) == 2
+    assert "error:" in capsys.readouterr().err

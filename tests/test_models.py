@@ -6,6 +6,7 @@ import torch
 from t2i_core.config import DiscriminatorConfig, GeneratorConfig, StyleEncoderConfig, preset
 from t2i_core.errors import UserError
 from t2i_core.models import Discriminator, Generator, StyleEncoder, build
+from t2i_core.models.generator import Project4x4
 
 
 def _shapes(module, names, *args, **kwargs):
@@ -36,6 +37,26 @@ def test_generator_shapes_at_each_stage(residual):
     assert out.shape == (3, 3, 64, 64) and out.abs().max() <= 1.0  # tanh
     assert hasattr(g.blocks.s4, "res") == residual and hasattr(g.blocks.s8, "res") == residual
     assert not hasattr(g.blocks.s16, "res")
+
+
+def test_first_layer_matmul_equals_the_transposed_conv():
+    """G's first layer is a matmul; forward and gradients match ConvTranspose2d(k=4, s=1, p=0)."""
+    torch.manual_seed(0)
+    fast = Project4x4(12, 16)
+    plain = torch.nn.ConvTranspose2d(12, 16, 4, 1, 0, bias=False)
+    plain.weight = torch.nn.Parameter(fast.weight.detach().clone())
+    x1 = torch.randn(5, 12, 1, 1, requires_grad=True)
+    x2 = x1.detach().clone().requires_grad_(True)
+    y1, y2 = fast(x1), plain(x2)
+    assert y1.shape == y2.shape == (5, 16, 4, 4)
+    torch.testing.assert_close(y1, y2, rtol=1e-5, atol=1e-6)
+    g = torch.randn_like(y1)
+    y1.backward(g)
+    y2.backward(g)
+    torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(fast.weight.grad, plain.weight.grad, rtol=1e-5, atol=1e-6)
+    big = torch.randn(2, 12, 3, 3)  # not 1×1: falls back to the convolution
+    torch.testing.assert_close(fast(big), plain(big))
 
 
 @pytest.mark.parametrize("residual,mbstd", [(False, False), (True, True)])

@@ -32,6 +32,22 @@ def kl_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return -0.5 * torch.mean(1.0 + logvar - mu.pow(2) - logvar.exp())
 
 
+class Project4x4(nn.ConvTranspose2d):
+    """G's first layer, ConvTranspose2d(k=4, stride 1, pad 0) on a 1×1 input, computed as one
+    matmul: out[b, o, i, j] = Σ_c x[b, c] · W[c, o, i, j]. Same weight tensor (state dicts are
+    unchanged) and the same result to float rounding; oneDNN's transposed conv is ~3× slower at
+    this shape on CPU (benchmarks/README.md §1)."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__(cin, cout, 4, 1, 0, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-2:] != (1, 1):
+            return super().forward(x)
+        w = self.weight
+        return (x.flatten(1) @ w.flatten(1)).view(x.shape[0], w.shape[1], 4, 4)
+
+
 class Generator(nn.Module):
     """G(z, φ(t)) → image in [−1, 1] (§4.1)."""
 
@@ -50,7 +66,7 @@ class Generator(nn.Module):
             return nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)
 
         self.blocks = nn.Sequential(OrderedDict(
-            s4=stage(nn.ConvTranspose2d(cfg.z_dim + p, ngf * 8, 4, 1, 0, bias=False), ngf * 8, relu,
+            s4=stage(Project4x4(cfg.z_dim + p, ngf * 8), ngf * 8, relu,
                      residual=cfg.residual),                           # state size: (ngf*8) x 4 x 4
             s8=stage(up(ngf * 8, ngf * 4), ngf * 4, relu, residual=cfg.residual),  # (ngf*4) x 8 x 8
             s16=stage(up(ngf * 4, ngf * 2), ngf * 2, relu),            # state size: (ngf*2) x 16 x 16
