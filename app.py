@@ -19,8 +19,8 @@ import sys
 import tempfile
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-# Idle OpenMP threads sleep instead of spinning: batch-1 frames were 5x faster on a 2-core box
-# (benchmarks/README.md §3). Must be set before torch is imported.
+# Idle OpenMP threads sleep instead of spinning: batch-1 frames were 5-7x faster on a busy 2-core
+# box, ~1.5x slower on a quiet one (benchmarks/README.md §3). Must be set before torch is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import gradio as gr  # noqa: E402

@@ -77,9 +77,7 @@ def plain_copy(module):
     for parent in list(m.modules()):  # G's first layer back to a plain ConvTranspose2d
         for name, child in list(parent.named_children()):
             if isinstance(child, Project4x4):
-                plain = torch.nn.ConvTranspose2d(child.in_channels, child.out_channels, 4, 1, 0, bias=False)
-                plain.weight = child.weight
-                setattr(parent, name, plain)
+                setattr(parent, name, child.as_conv_transpose())
     for t in list(m.parameters()) + list(m.buffers()):
         t.data = t.data.contiguous()
     return m.to(memory_format=torch.contiguous_format)

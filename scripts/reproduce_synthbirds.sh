@@ -4,15 +4,19 @@
 # Every step resumes where an interrupted run stopped: run the script again to continue.
 #
 # Usage: scripts/reproduce_synthbirds.sh [DATA_DIR] [RUNS_DIR] [WEIGHTS_DIR]
-#   defaults: data/synthbirds runs/synthbirds weights/synthbirds
+#   defaults: data/synthbirds runs/synthbirds weights/synthbirds (relative to the repository root;
+#   the default WEIGHTS_DIR replaces the bundled weights: give another folder for experiments)
 # Settings (environment): THREADS (torch threads, default 1), GAN_STEPS (4000), STYLE_STEPS (1500),
 #   PRESET (small), and for quick checks DATASET_ARGS (extra make-dataset flags), TEXT_ARGS,
 #   GAN_ARGS (extra train flags), EVAL_ARGS (default --write-config; --quick for a smoke run).
 # Each step prints its wall and CPU time (user + system, all threads).
 set -euo pipefail
-DATA=${1:-data/synthbirds}
-RUNS=${2:-runs/synthbirds}
-OUT=${3:-weights/synthbirds}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+absdir() { mkdir -p "$1" && (cd "$1" && pwd); }
+DATA=$(absdir "${1:-$ROOT/data/synthbirds}")
+RUNS=$(absdir "${2:-$ROOT/runs/synthbirds}")
+OUT=$(absdir "${3:-$ROOT/weights/synthbirds}")
+cd "$ROOT"
 THREADS=${THREADS:-1}
 GAN_STEPS=${GAN_STEPS:-4000}
 STYLE_STEPS=${STYLE_STEPS:-1500}
@@ -28,19 +32,33 @@ step() {  # step NAME COMMAND...
   time "$@"
 }
 resume_if() { [ -f "$1" ] && echo --resume || true; }
+final_step() {  # the step a finished `train` exported its weights at (0: none yet)
+  python -c 'import json, sys; print(json.load(open(sys.argv[1]))["training"]["final_step"])' "$1" \
+    2>/dev/null || echo 0
+}
 
 if [ ! -f "$DATA/attributes.jsonl" ]; then  # written last: present means the dataset is complete
   # shellcheck disable=SC2086
   step make-dataset $T2I make-dataset --out "$DATA" --workers "$THREADS" ${DATASET_ARGS:-}
 fi
-# shellcheck disable=SC2086
-step train-text $T2I train-text --data "$DATA" --out "$RUNS/text" --preset "$PRESET" \
-  --threads "$THREADS" --no-progress $(resume_if "$RUNS/text/config.json") ${TEXT_ARGS:-}
-# shellcheck disable=SC2086
-step train $T2I train --data "$DATA" --text-encoder "$RUNS/text/weights" --out "$RUNS/gan" \
-  --preset "$PRESET" --variant gan-int-cls --steps "$GAN_STEPS" --threads "$THREADS" \
-  --mode-seeking 1 --spectral-norm --ema 0.999 --no-progress \
-  $(resume_if "$RUNS/gan/config.json") ${GAN_ARGS:-}
+# Finished steps are skipped, not re-run: a re-export would rewrite their weights (and make the
+# style encoder below start over).
+if [ -f "$RUNS/text/weights/text_encoder.safetensors" ]; then  # written when train-text finishes
+  echo "==> train-text: finished earlier ($RUNS/text/weights), skipped"
+else
+  # shellcheck disable=SC2086
+  step train-text $T2I train-text --data "$DATA" --out "$RUNS/text" --preset "$PRESET" \
+    --threads "$THREADS" --no-progress $(resume_if "$RUNS/text/config.json") ${TEXT_ARGS:-}
+fi
+if [ "$(final_step "$RUNS/gan/weights/config.json")" -ge "$GAN_STEPS" ]; then
+  echo "==> train: finished earlier at step $(final_step "$RUNS/gan/weights/config.json"), skipped"
+else
+  # shellcheck disable=SC2086
+  step train $T2I train --data "$DATA" --text-encoder "$RUNS/text/weights" --out "$RUNS/gan" \
+    --preset "$PRESET" --variant gan-int-cls --steps "$GAN_STEPS" --threads "$THREADS" \
+    --mode-seeking 1 --spectral-norm --ema 0.999 --no-progress \
+    $(resume_if "$RUNS/gan/config.json") ${GAN_ARGS:-}
+fi
 if [ "$RUNS/gan/weights/generator.safetensors" -nt "$RUNS/final/style_checkpoint.pt" ]; then
   rm -f "$RUNS/final/style_checkpoint.pt"  # G changed since S was trained: start S again
 fi

@@ -28,7 +28,8 @@ _RESERVED = ("format_version", "package_version", "files", "components")
 TRAINING_COMMANDS = (
     "python -m t2i_core make-dataset --out data/synthbirds",
     "python -m t2i_core train-text --data data/synthbirds --out runs/text",
-    "python -m t2i_core train --data data/synthbirds --text-encoder runs/text/weights --out runs/gan",
+    "python -m t2i_core train --data data/synthbirds --text-encoder runs/text/weights --out runs/gan "
+    "--spectral-norm --mode-seeking 1 --ema 0.999",
     "python -m t2i_core train-style --weights runs/gan/weights",
 )
 

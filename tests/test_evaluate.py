@@ -222,7 +222,7 @@ def test_procedural_source_uses_the_training_data_seed():
     assert unknown.test_classes == make_splits(0)["test"] and "seed" in unknown.warnings[0]
 
 
-def test_seen_unseen_text_match_script(tiny, tmp_path, capsys):
+def test_seen_unseen_text_match_script(tiny, tmp_path, capsys, monkeypatch):
     """scripts/text_match_seen_unseen.py prints one row per split; a missing folder is an error."""
     import importlib.util
     from pathlib import Path
@@ -231,10 +231,53 @@ def test_seen_unseen_text_match_script(tiny, tmp_path, capsys):
     spec = importlib.util.spec_from_file_location("text_match_seen_unseen", path)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    from t2i_core.data.synthbirds import make_splits
+    from t2i_core.eval import evaluate as E
+
     folder = tiny.save_pretrained(tmp_path / "w")
+    scored, real_text_match = [], E.text_match
+
+    def spy(nets, judge, source, *rest):
+        scored.append(source.test_classes)
+        return real_text_match(nets, judge, source, *rest)
+
+    monkeypatch.setattr(E, "text_match", spy)
     assert script.main(["--weights", str(folder), "--quick"]) == 0
+    assert scored == [make_splits(0)["train"], make_splits(0)["test"]]  # seen, then unseen classes
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith(("seen", "unseen"))]
     assert [r[0] for r in rows] == ["seen", "unseen"]
     assert all(0.0 <= float(r[2]) <= 1.0 and 0.0 <= float(r[3]) <= 1.0 for r in rows)
     assert script.main(["--weights", str(tmp_path / "missing")]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_zero_shot_confusions_script(tiny_synthbirds, tmp_path, capsys):
+    """scripts/zero_shot_confusions.py: top-1 and mistake counts agree; a folder without θ is an error."""
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    from t2i_core.checkpoint import save_weights
+    from t2i_core.config import preset, to_dict
+    from t2i_core.text.char_cnn_rnn import CharCNNRNN
+    from t2i_core.text.image_encoder import ImageEncoder
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "zero_shot_confusions.py"
+    spec = importlib.util.spec_from_file_location("zero_shot_confusions", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    text_cfg, img_cfg = preset("tiny", "text"), preset("tiny", "image")
+    folder = tmp_path / "text"
+    save_weights(folder, {"text_encoder": CharCNNRNN(text_cfg).state_dict(),
+                          "image_encoder": ImageEncoder(img_cfg).state_dict()},
+                 {"components": {"text_encoder": to_dict(text_cfg), "image_encoder": to_dict(img_cfg)}})
+    assert script.main([str(folder), "--data", str(tiny_synthbirds)]) == 0
+    out = capsys.readouterr().out
+    head = re.search(r"(\d+) images, zero-shot top-1 ([\d.]+) \((\d+) mistakes\)", out)
+    n, top1, mistakes = int(head[1]), float(head[2]), int(head[3])
+    assert abs(top1 - (1 - mistakes / n)) < 1e-4
+    assert sum(int(m) for m in re.findall(r"mistakes differing in .*: (\d+)", out)) == mistakes
+    save_weights(tmp_path / "phi_only", {"text_encoder": CharCNNRNN(text_cfg).state_dict()},
+                 {"components": {"text_encoder": to_dict(text_cfg)}})
+    assert script.main([str(tmp_path / "phi_only"), "--data", str(tiny_synthbirds)]) == 2
     assert "error:" in capsys.readouterr().err

@@ -40,23 +40,38 @@ def test_generator_shapes_at_each_stage(residual):
 
 
 def test_first_layer_matmul_equals_the_transposed_conv():
-    """G's first layer is a matmul; forward and gradients match ConvTranspose2d(k=4, s=1, p=0)."""
+    """G's first layer is a matmul; forward and gradients match ConvTranspose2d(k=4, s=1, p=0),
+    state dicts load both ways, and a channels_last weight gives a channels_last output."""
+    assert isinstance(Generator(GeneratorConfig(z_dim=8, embed_dim=32, proj_dim=8, ngf=8)).blocks.s4.conv,
+                      Project4x4)
     torch.manual_seed(0)
     fast = Project4x4(12, 16)
     plain = torch.nn.ConvTranspose2d(12, 16, 4, 1, 0, bias=False)
-    plain.weight = torch.nn.Parameter(fast.weight.detach().clone())
-    x1 = torch.randn(5, 12, 1, 1, requires_grad=True)
-    x2 = x1.detach().clone().requires_grad_(True)
-    y1, y2 = fast(x1), plain(x2)
-    assert y1.shape == y2.shape == (5, 16, 4, 4)
-    torch.testing.assert_close(y1, y2, rtol=1e-5, atol=1e-6)
-    g = torch.randn_like(y1)
-    y1.backward(g)
-    y2.backward(g)
-    torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(fast.weight.grad, plain.weight.grad, rtol=1e-5, atol=1e-6)
+    plain.load_state_dict(fast.state_dict(), strict=True)
+    fast.load_state_dict(plain.state_dict(), strict=True)
+    for batch in (5, 1):
+        x1 = torch.randn(batch, 12, 1, 1, requires_grad=True)
+        x2 = x1.detach().clone().requires_grad_(True)
+        y1, y2 = fast(x1), plain(x2)
+        assert y1.shape == y2.shape == (batch, 16, 4, 4)
+        torch.testing.assert_close(y1, y2, rtol=1e-5, atol=1e-6)
+        g = torch.randn_like(y1)
+        y1.backward(g)
+        y2.backward(g)
+        torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(fast.weight.grad, plain.weight.grad, rtol=1e-5, atol=1e-6)
+        fast.zero_grad()
+        plain.zero_grad()
+    x = torch.randn(3, 12, 1, 1)
     big = torch.randn(2, 12, 3, 3)  # not 1×1: falls back to the convolution
     torch.testing.assert_close(fast(big), plain(big))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert fast(x).dtype == plain(x).dtype == torch.bfloat16
+    fast.to(memory_format=torch.channels_last)
+    y = fast(x)
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(y, plain(x), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(fast.as_conv_transpose()(x), plain(x), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("residual,mbstd", [(False, False), (True, True)])

@@ -25,7 +25,11 @@ class RealSet(SimpleNamespace):
 class EvalSource:
     """Test-class captions and real images, procedural (``data=None``) or from a dataset."""
 
-    def __init__(self, data=None, dataset_info: dict | None = None):
+    def __init__(self, data=None, dataset_info: dict | None = None, split: str = "test"):
+        """``split``: whose classes to draw from; ``test`` (unseen in training) for every figure
+        of ``evaluate``, ``train`` for diagnostics on seen classes."""
+        if split not in ("train", "val", "test"):
+            raise UserError(f"split must be train, val or test, got {split!r}")
         self.index, self.warnings = None, []
         if data is None:
             from ..data.synthbirds import make_splits
@@ -36,17 +40,17 @@ class EvalSource:
                 self.warnings.append("the weights do not record which make-dataset seed their training "
                                      "data used: assumed 0 (the default); pass --data to be sure the "
                                      "test classes are unseen")
-            self.test_classes = list(make_splits(seed)["test"])
-            self.description = f"SynthBirds procedural (test classes of make_splits({seed}))"
+            self.test_classes = list(make_splits(seed)[split])
+            self.description = f"SynthBirds procedural ({split} classes of make_splits({seed}))"
             return
         from ..data.dataset import DataIndex, open_dataset
 
         self.index = data if isinstance(data, DataIndex) else open_dataset(data)
-        self.test_ids = [i for i in self.index.indices("test") if self.index.records[i].captions]
+        self.test_ids = [i for i in self.index.indices(split) if self.index.records[i].captions]
         if not self.test_ids:
-            raise UserError(f"the dataset at {self.index.root} has no captioned images in its test split")
+            raise UserError(f"the dataset at {self.index.root} has no captioned images in its {split} split")
         self.test_classes = sorted({self.index.records[i].class_name for i in self.test_ids})
-        self.description = f"{self.index.root} (test split, {len(self.test_ids)} images)"
+        self.description = f"{self.index.root} ({split} split, {len(self.test_ids)} images)"
 
     @property
     def procedural(self) -> bool:

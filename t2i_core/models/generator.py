@@ -35,17 +35,28 @@ def kl_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 class Project4x4(nn.ConvTranspose2d):
     """G's first layer, ConvTranspose2d(k=4, stride 1, pad 0) on a 1×1 input, computed as one
     matmul: out[b, o, i, j] = Σ_c x[b, c] · W[c, o, i, j]. Same weight tensor (state dicts are
-    unchanged) and the same result to float rounding; oneDNN's transposed conv is ~3× slower at
-    this shape on CPU (benchmarks/README.md §1)."""
+    unchanged) and the same result to float rounding; at the ``small`` shape oneDNN's transposed
+    conv takes ~4× as long on CPU (benchmarks/README.md §1). Keeps the weight's memory format:
+    a channels_last weight gives a channels_last output without copying the weight."""
 
     def __init__(self, cin: int, cout: int):
         super().__init__(cin, cout, 4, 1, 0, bias=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-2:] != (1, 1):
-            return super().forward(x)
-        w = self.weight
-        return (x.flatten(1) @ w.flatten(1)).view(x.shape[0], w.shape[1], 4, 4)
+    def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
+        if output_size is not None or x.dim() != 4 or x.shape[-2:] != (1, 1):
+            return super().forward(x, output_size)
+        w, b = self.weight, x.shape[0]
+        if w.is_contiguous(memory_format=torch.channels_last):  # memory order (cin, 4, 4, cout)
+            flat = w.permute(0, 2, 3, 1).reshape(w.shape[0], -1)
+            return (x.flatten(1) @ flat).view(b, 4, 4, w.shape[1]).permute(0, 3, 1, 2)
+        return (x.flatten(1) @ w.flatten(1)).view(b, w.shape[1], 4, 4)
+
+    def as_conv_transpose(self) -> nn.ConvTranspose2d:
+        """The plain ``ConvTranspose2d`` this layer computes, sharing its weight."""
+        plain = nn.utils.skip_init(nn.ConvTranspose2d, self.in_channels, self.out_channels, 4, 1, 0,
+                                   bias=False)
+        plain.weight = self.weight
+        return plain
 
 
 class Generator(nn.Module):
