@@ -6,7 +6,9 @@
 # Usage: scripts/reproduce_synthbirds.sh [DATA_DIR] [RUNS_DIR] [WEIGHTS_DIR]
 #   defaults: data/synthbirds runs/synthbirds weights/synthbirds (relative to the repository root;
 #   the default WEIGHTS_DIR replaces the bundled weights: give another folder for experiments)
-# Settings (environment): THREADS (torch threads, default 1), GAN_STEPS (4000), STYLE_STEPS (1500),
+# Settings (environment): THREADS (torch threads, default 1), TEXT_STEPS (2200: what the bundled φ
+#   used; the small preset's own default is now 3000, which encodes beak length far better),
+#   GAN_STEPS (4000), STYLE_STEPS (1500),
 #   PRESET (small), and for quick checks DATASET_ARGS (extra make-dataset flags), TEXT_ARGS,
 #   GAN_ARGS (extra train flags), EVAL_ARGS (default --write-config; --quick for a smoke run).
 # Each step prints its wall and CPU time (user + system, all threads).
@@ -18,6 +20,7 @@ RUNS=$(absdir "${2:-$ROOT/runs/synthbirds}")
 OUT=$(absdir "${3:-$ROOT/weights/synthbirds}")
 cd "$ROOT"
 THREADS=${THREADS:-1}
+TEXT_STEPS=${TEXT_STEPS:-2200}
 GAN_STEPS=${GAN_STEPS:-4000}
 STYLE_STEPS=${STYLE_STEPS:-1500}
 PRESET=${PRESET:-small}
@@ -48,7 +51,8 @@ if [ -f "$RUNS/text/weights/text_encoder.safetensors" ]; then  # written when tr
 else
   # shellcheck disable=SC2086
   step train-text $T2I train-text --data "$DATA" --out "$RUNS/text" --preset "$PRESET" \
-    --threads "$THREADS" --no-progress $(resume_if "$RUNS/text/config.json") ${TEXT_ARGS:-}
+    --steps "$TEXT_STEPS" --threads "$THREADS" --no-progress $(resume_if "$RUNS/text/config.json") \
+    ${TEXT_ARGS:-}
 fi
 if [ "$(final_step "$RUNS/gan/weights/config.json")" -ge "$GAN_STEPS" ]; then
   echo "==> train: finished earlier at step $(final_step "$RUNS/gan/weights/config.json"), skipped"

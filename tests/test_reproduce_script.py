@@ -7,11 +7,11 @@ import subprocess
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "reproduce_synthbirds.sh"
-TINY = {"PRESET": "tiny", "DATASET_ARGS": "--max-classes 12 --images-per-class 2",
+TINY = {"PRESET": "tiny", "TEXT_STEPS": "6", "DATASET_ARGS": "--max-classes 12 --images-per-class 2",
         "GAN_ARGS": "--batch-size 8", "STYLE_STEPS": "4", "EVAL_ARGS": "--quick"}
 
 
-SETTINGS = ("THREADS", "GAN_STEPS", "STYLE_STEPS", "PRESET", "DATASET_ARGS", "TEXT_ARGS", "GAN_ARGS",
+SETTINGS = ("THREADS", "TEXT_STEPS", "GAN_STEPS", "STYLE_STEPS", "PRESET", "DATASET_ARGS", "TEXT_ARGS", "GAN_ARGS",
             "EVAL_ARGS")
 
 
