@@ -222,15 +222,21 @@ def test_procedural_source_uses_the_training_data_seed():
     assert unknown.test_classes == make_splits(0)["test"] and "seed" in unknown.warnings[0]
 
 
-def test_seen_unseen_text_match_script(tiny, tmp_path, capsys, monkeypatch):
-    """scripts/text_match_seen_unseen.py prints one row per split; a missing folder is an error."""
+def _load_script(name):
+    """A module from scripts/ (they are not a package)."""
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "text_match_seen_unseen.py"
-    spec = importlib.util.spec_from_file_location("text_match_seen_unseen", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_seen_unseen_text_match_script(tiny, tmp_path, capsys, monkeypatch):
+    """scripts/text_match_seen_unseen.py prints one row per split; a missing folder is an error."""
+    script = _load_script("text_match_seen_unseen")
     from t2i_core.data.synthbirds import make_splits
     from t2i_core.eval import evaluate as E
 
@@ -253,19 +259,14 @@ def test_seen_unseen_text_match_script(tiny, tmp_path, capsys, monkeypatch):
 
 def test_zero_shot_confusions_script(tiny_synthbirds, tmp_path, capsys):
     """scripts/zero_shot_confusions.py: top-1 and mistake counts agree; a folder without θ is an error."""
-    import importlib.util
     import re
-    from pathlib import Path
 
     from t2i_core.checkpoint import save_weights
     from t2i_core.config import preset, to_dict
     from t2i_core.text.char_cnn_rnn import CharCNNRNN
     from t2i_core.text.image_encoder import ImageEncoder
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "zero_shot_confusions.py"
-    spec = importlib.util.spec_from_file_location("zero_shot_confusions", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = _load_script("zero_shot_confusions")
     text_cfg, img_cfg = preset("tiny", "text"), preset("tiny", "image")
     folder = tmp_path / "text"
     save_weights(folder, {"text_encoder": CharCNNRNN(text_cfg).state_dict(),
