@@ -7,7 +7,7 @@ import torch
 
 from t2i_core.config import preset
 from t2i_core.errors import UserError
-from t2i_core.text.char_cnn_rnn import CharCNNRNN, conv1_reference, steps_after_convs
+from t2i_core.text.char_cnn_rnn import CharCNNRNN, reference_forward, steps_after_convs
 from t2i_core.text.image_encoder import ImageEncoder
 from t2i_core.text.sje import ds_sje_loss, structured_hinge
 from t2i_core.text.zero_shot import average_precision_at_k, joint_metrics
@@ -36,11 +36,39 @@ def test_shapes_and_padding_invariance():
         ie(torch.zeros(2, 1, 64, 64))
 
 
-def test_conv1_lookup_equals_one_hot_conv():
-    te, _ = _tiny()
-    ids = torch.randint(0, 71, (4, 201))
-    fast = te._conv1(te._pad(ids))
-    assert torch.allclose(fast, conv1_reference(te, ids), atol=1e-5)
+def _caption_batch(lengths, gen):
+    ids = torch.zeros(len(lengths), 201, dtype=torch.long)
+    for row, n in enumerate(lengths):
+        ids[row, :n] = torch.randint(1, 71, (n,), generator=gen)
+    return ids
+
+
+@pytest.mark.parametrize("name", ["tiny", "small", "reed_no_bn"])
+def test_forward_equals_literal_one_hot_computation(name):
+    """Look-up conv1 + padding-as-tail give the literal network's outputs, gradients and
+    BatchNorm running statistics, in training and in eval mode."""
+    cfg = preset("reed" if name == "reed_no_bn" else name, "text")
+    if name == "reed_no_bn":
+        cfg.conv_channels, cfg.rnn_hidden, cfg.embed_dim = (24, 24, 24), 16, 16  # Reed's layer list, narrow
+    gen = torch.Generator().manual_seed(0)
+    for lengths in ([40, 7, 130, 1], [201, 3], [5, 5], [0, 12]):
+        torch.manual_seed(1)
+        fast = CharCNNRNN(cfg).double()
+        slow = CharCNNRNN(cfg).double()
+        slow.load_state_dict(fast.state_dict())
+        ids = _caption_batch(lengths, gen)
+        ids[0, 2] = 0  # a padding id inside a caption is still just a zero vector
+        target = torch.randn(len(lengths), cfg.embed_dim, generator=gen, dtype=torch.float64)
+        out_fast, out_slow = fast(ids), reference_forward(slow, ids)
+        assert torch.allclose(out_fast, out_slow, atol=1e-10)
+        (out_fast * target).sum().backward()
+        (out_slow * target).sum().backward()
+        for (name_f, p_f), p_s in zip(fast.named_parameters(), slow.parameters()):
+            assert torch.allclose(p_f.grad, p_s.grad, atol=1e-9), name_f
+        for (name_f, b_f), b_s in zip(fast.named_buffers(), slow.buffers()):
+            assert torch.allclose(b_f.double(), b_s.double(), atol=1e-10), name_f
+        fast.eval(), slow.eval()
+        assert torch.allclose(fast(ids), reference_forward(slow, ids), atol=1e-10)
 
 
 def test_embed_texts_cleans_any_string():

@@ -10,9 +10,14 @@ body part several times faster (measured with an attribute probe: 92% vs 25% per
 300 steps). The ``reed`` preset keeps the original layer list.
 
 Inputs are always padded (or cut) to ``cfg.max_len`` so a caption's embedding never depends on
-what else is in its batch. The first convolution is stored as an ordinary ``Conv1d`` weight but
-computed as k shifted table look-ups: a convolution over one-hot vectors is exactly that, and it
-skips the [B, 71, 201] one-hot tensor (the test suite checks both give the same numbers).
+what else is in its batch. Two shortcuts give the same numbers as that literal computation (the
+test suite checks both, gradients and BatchNorm statistics included):
+
+* the first convolution is stored as an ordinary ``Conv1d`` weight but computed as k shifted
+  table look-ups: a convolution over one-hot vectors is exactly that, and it skips the
+  [B, 71, 201] one-hot tensor;
+* positions after the batch's longest caption are pure padding, so each stage computes them
+  once as a ``TailSeq`` tail vector instead of position by position (``tail_seq.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from torch import nn
 
 from ..config import TextEncoderConfig
 from ..errors import UserError
+from . import tail_seq as T
 
 
 def steps_after_convs(cfg: TextEncoderConfig) -> int:
@@ -50,7 +56,6 @@ class CharCNNRNN(nn.Module):
         self.conv1 = nn.Conv1d(cfg.vocab_size, c1, k)  # applied to one-hot input (see _conv1)
         self.conv2 = nn.Conv1d(c1, c2, k)
         self.conv3 = nn.Conv1d(c2, c3, k)
-        self.pool = nn.MaxPool1d(cfg.pool_size)
         norm = (lambda c: nn.BatchNorm1d(c)) if cfg.batch_norm else (lambda c: nn.Identity())
         self.norm1, self.norm2, self.norm3 = norm(c1), norm(c2), norm(c3)
         self.rnn = nn.GRU(c3, cfg.rnn_hidden, batch_first=True)
@@ -83,22 +88,27 @@ class CharCNNRNN(nn.Module):
             return char_ids[:, : self.cfg.max_len]
         return F.pad(char_ids, (0, self.cfg.max_len - length))  # 0 = padding
 
-    def _conv1(self, ids: torch.Tensor) -> torch.Tensor:
-        """Conv1d(one_hot(ids)) as a sum of shifted look-ups; the padding row is zero."""
+    def _conv1(self, ids: torch.Tensor) -> T.TailSeq:
+        """Conv1d(one_hot(ids)) as a sum of shifted look-ups (the padding row is zero), computed up
+        to the batch's last character: every later window is all padding, i.e. the bias."""
         k = self.cfg.kernel_size
-        table = self.conv1.weight.permute(1, 2, 0) * self._live  # [vocab, k, c1]
         out_len = ids.shape[1] - k + 1
+        last = int((ids != 0).any(dim=0).nonzero().max()) + 1 if bool((ids != 0).any()) else 1
+        used = min(last, out_len)
+        table = self.conv1.weight.permute(1, 2, 0) * self._live  # [vocab, k, c1]
         out = self.conv1.bias
         for j in range(k):
-            out = out + F.embedding(ids[:, j : j + out_len], table[:, j, :])
-        return out.transpose(1, 2)  # state size: [B, c1, L - k + 1]
+            out = out + F.embedding(ids[:, j : j + used], table[:, j, :])
+        return T.TailSeq(out, self.conv1.bias, out_len)  # body [B, used, c1]
 
     def forward(self, char_ids: torch.Tensor) -> torch.Tensor:
         ids = self._pad(char_ids.to(self.conv1.weight.device))
-        h = self.pool(F.relu(self.norm1(self._conv1(ids))))  # [B, c1, 66] for max_len 201
-        h = self.pool(F.relu(self.norm2(self.conv2(h))))     # [B, c2, 21]
-        h = self.pool(F.relu(self.norm3(self.conv3(h))))     # [B, c3, 6]
-        out, _ = self.rnn(h.transpose(1, 2))         # [B, 6, rnn_hidden]
+        seq = self._conv1(ids)                                    # 198 steps for max_len 201
+        for conv, norm in ((None, self.norm1), (self.conv2, self.norm2), (self.conv3, self.norm3)):
+            if conv is not None:
+                seq = T.conv(seq, conv)
+            seq = T.max_pool(T.relu(T.batch_norm(seq, norm)), self.cfg.pool_size)  # → 66, 21, 6
+        out, _ = self.rnn(seq.full())                # [B, 6, rnn_hidden]
         return self.proj(out.mean(dim=1))            # §3.2: mean of GRU states → Linear → [B, E]
 
     @torch.no_grad()
@@ -134,9 +144,14 @@ class CharCNNRNN(nn.Module):
         return (emb, notices) if return_notices else emb
 
 
-def conv1_reference(model: CharCNNRNN, char_ids: torch.Tensor) -> torch.Tensor:
-    """The literal one-hot → Conv1d of the first stage (slow; used by tests to check _conv1)."""
+def reference_forward(model: CharCNNRNN, char_ids: torch.Tensor) -> torch.Tensor:
+    """The literal computation: one-hot → Conv1d over all ``max_len`` positions → BatchNorm →
+    ReLU → MaxPool1d, three times → GRU → mean → Linear (slow; tests check ``forward`` equals it)."""
     ids = model._pad(char_ids)
-    one_hot = F.one_hot(ids, model.cfg.vocab_size).float()
-    one_hot[..., 0] = 0.0  # padding is the all-zero vector
-    return model.conv1(one_hot.transpose(1, 2))
+    h = F.one_hot(ids, model.cfg.vocab_size).to(model.conv1.weight.dtype)
+    h[..., 0] = 0.0  # padding is the all-zero vector
+    h = h.transpose(1, 2)
+    for conv, norm in ((model.conv1, model.norm1), (model.conv2, model.norm2), (model.conv3, model.norm3)):
+        h = F.max_pool1d(F.relu(norm(conv(h))), model.cfg.pool_size)
+    out, _ = model.rnn(h.transpose(1, 2))
+    return model.proj(out.mean(dim=1))
