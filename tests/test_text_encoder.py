@@ -29,6 +29,9 @@ def test_shapes_and_padding_invariance():
     assert torch.allclose(out, te(padded), atol=1e-6)  # padding to max_len is implicit
     assert te(torch.randint(1, 71, (2, 500))).shape == (2, 32)  # longer input is cut
     assert steps_after_convs(preset("reed", "text")) == 6
+    stages = dict(te.stage_shapes(ids))
+    assert stages["conv1+pool"] == (3, 16, 66) and stages["conv3+pool"] == (3, 16, 6)
+    assert stages["output"] == (3, 32)
     assert ie(torch.rand(4, 3, 64, 64) * 2 - 1).shape == (4, 32)
     with pytest.raises(UserError):
         te(torch.zeros(3, dtype=torch.long))

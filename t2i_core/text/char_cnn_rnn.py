@@ -101,15 +101,37 @@ class CharCNNRNN(nn.Module):
             out = out + F.embedding(ids[:, j : j + used], table[:, j, :])
         return T.TailSeq(out, self.conv1.bias, out_len)  # body [B, used, c1]
 
-    def forward(self, char_ids: torch.Tensor) -> torch.Tensor:
-        ids = self._pad(char_ids.to(self.conv1.weight.device))
+    def _stages(self, ids: torch.Tensor):
+        """Yield (name, TailSeq) after each conv → BatchNorm → ReLU → max-pool stage."""
         seq = self._conv1(ids)                                    # 198 steps for max_len 201
-        for conv, norm in ((None, self.norm1), (self.conv2, self.norm2), (self.conv3, self.norm3)):
+        for i, (conv, norm) in enumerate(((None, self.norm1), (self.conv2, self.norm2),
+                                          (self.conv3, self.norm3)), start=1):
             if conv is not None:
                 seq = T.conv(seq, conv)
             seq = T.max_pool(T.relu(T.batch_norm(seq, norm)), self.cfg.pool_size)  # → 66, 21, 6
+            yield f"conv{i}+pool", seq
+
+    def forward(self, char_ids: torch.Tensor) -> torch.Tensor:
+        *_, (_, seq) = self._stages(self._pad(char_ids.to(self.conv1.weight.device)))
         out, _ = self.rnn(seq.full())                # [B, 6, rnn_hidden]
         return self.proj(out.mean(dim=1))            # §3.2: mean of GRU states → Linear → [B, E]
+
+    @torch.no_grad()
+    def stage_shapes(self, char_ids: torch.Tensor) -> list[tuple[str, tuple]]:
+        """(stage, shape) through the network as the literal computation has them, padding
+        included: [B, channels, steps] after each conv stage, then the GRU and the output."""
+        was_training = self.training
+        self.eval()
+        try:
+            ids = self._pad(char_ids.to(self.conv1.weight.device))
+            rows = [("input", tuple(ids.shape))]
+            for name, seq in self._stages(ids):
+                rows.append((name, (ids.shape[0], seq.body.shape[2], seq.length)))
+            out, _ = self.rnn(seq.full())
+            rows += [("gru", tuple(out.shape)), ("output", tuple(self.proj(out.mean(dim=1)).shape))]
+        finally:
+            self.train(was_training)
+        return rows
 
     @torch.no_grad()
     def embed_texts(self, texts, *, batch_size: int = 256, return_notices: bool = False):
