@@ -229,3 +229,18 @@ def test_train_text_refuses_bad_setups(tiny_synthbirds, tmp_path, capsys):
     assert _cli("--out", tmp_path / "r2", "--resume") == 2
     assert _cli("--data", tiny_synthbirds, "--out", tmp_path / "r3", "--preset", "tiny",
                 "--batch-size", "1") == 2
+    for flag, value in (("--decay-fraction", "0"), ("--decay-fraction", "1.5"), ("--neighbour-pool", "0")):
+        assert _cli("--data", tiny_synthbirds, "--out", tmp_path / "r4", "--preset", "tiny", flag, value) == 2
+        assert flag[2:] in capsys.readouterr().err
+
+
+def test_lr_schedule_holds_the_peak_then_decays():
+    from t2i_core.train.text_trainer import lr_at, train_preset
+
+    cfg = train_preset("small", steps=1050, warmup_steps=50, lr=1e-3, lr_min_ratio=0.1)
+    assert lr_at(cfg, 0) == pytest.approx(2e-5) and lr_at(cfg, 49) == pytest.approx(1e-3)
+    assert lr_at(cfg, 550) == pytest.approx(1e-4 + 0.9e-3 * 0.5)  # cosine midpoint
+    held = train_preset("small", steps=1050, warmup_steps=50, lr=1e-3, lr_min_ratio=0.1, decay_fraction=0.4)
+    assert lr_at(held, 650) == pytest.approx(1e-3)  # decay starts at 1050 - 400 = 650
+    assert lr_at(held, 850) == pytest.approx(1e-4 + 0.9e-3 * 0.5)
+    assert lr_at(held, 1050) == pytest.approx(1e-4) == lr_at(cfg, 1050)

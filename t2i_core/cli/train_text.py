@@ -21,6 +21,12 @@ def add_arguments(p) -> None:
     p.add_argument("--neighbour-group", type=int,
                    help="1: random classes per batch; N>1: groups of N classes the model currently "
                         "confuses (online hard-negative class mining)")
+    p.add_argument("--neighbour-pool", type=int,
+                   help="with --neighbour-group N: each group is an anchor class plus N-1 of its "
+                        "POOL nearest classes")
+    p.add_argument("--decay-fraction", type=float,
+                   help="the lr stays at its peak, then decays (cosine) over this last share of "
+                        "the steps; 1 = decay from the end of warm-up")
     p.add_argument("--val-every", type=int, help="validate (zero-shot top-1 on val classes) every N steps")
     p.add_argument("--ckpt-every", type=int, help="checkpoint every N steps")
     p.add_argument("--seed", type=int, help="random seed")
@@ -36,7 +42,8 @@ def add_arguments(p) -> None:
 def _overrides(args) -> dict:
     out = {"steps": args.steps, "lr": args.lr, "val_every": args.val_every,
            "ckpt_every": args.ckpt_every, "seed": args.seed, "threads": args.threads,
-           "images_per_class": args.images_per_class, "neighbour_group": args.neighbour_group}
+           "images_per_class": args.images_per_class, "neighbour_group": args.neighbour_group,
+           "neighbour_pool": args.neighbour_pool, "decay_fraction": args.decay_fraction}
     if args.batch_size is not None:
         if args.batch_size < 2:
             from ..errors import UserError

@@ -36,6 +36,8 @@ class TextTrainConfig:
     mine_every: int = 25           # refresh the mined neighbours every N steps
     lr: float = 1e-3               # Adam; warm-up then cosine decay to lr * lr_min_ratio
     lr_min_ratio: float = 0.05
+    decay_fraction: float = 1.0    # the cosine decay spans this last share of the steps after
+                                   # warm-up; before it the lr stays at its peak (1.0: all of them)
     warmup_steps: int = 100
     betas: tuple = (0.9, 0.999)
     weight_decay: float = 0.0
@@ -79,7 +81,7 @@ def _override(cfg: TextTrainConfig, overrides: dict) -> TextTrainConfig:
         raise UserError(f"unknown training settings: {unknown}")
     cfg = replace(cfg, **overrides)
     for name in ("steps", "classes_per_batch", "images_per_class", "val_every", "ckpt_every",
-                 "log_every", "threads", "val_captions_per_class"):
+                 "log_every", "threads", "val_captions_per_class", "neighbour_group", "neighbour_pool"):
         if int(getattr(cfg, name)) < 1:
             raise UserError(f"{name.replace('_', '-')} must be at least 1, got {getattr(cfg, name)}")
     if cfg.neighbour_source not in ("mined", "words"):
@@ -90,14 +92,18 @@ def _override(cfg: TextTrainConfig, overrides: dict) -> TextTrainConfig:
         raise UserError("a DS-SJE batch needs at least 2 classes (batch size ≥ 2 × images per class)")
     if not cfg.lr > 0:
         raise UserError(f"lr must be positive, got {cfg.lr}")
+    if not 0 < cfg.decay_fraction <= 1:
+        raise UserError(f"decay-fraction must be in (0, 1], got {cfg.decay_fraction}")
     return cfg
 
 
 def lr_at(cfg: TextTrainConfig, step: int) -> float:
-    """Linear warm-up, then cosine decay to ``lr * lr_min_ratio`` at ``cfg.steps``."""
+    """Linear warm-up, the peak lr, then cosine decay to ``lr * lr_min_ratio`` at ``cfg.steps``
+    over the last ``decay_fraction`` of the steps after warm-up."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
-    t = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))
+    decay_steps = max(1, round((cfg.steps - cfg.warmup_steps) * cfg.decay_fraction))
+    t = min(1.0, max(0.0, (step - (cfg.steps - decay_steps)) / decay_steps))
     return cfg.lr * (cfg.lr_min_ratio + (1 - cfg.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
