@@ -137,3 +137,10 @@ def test_bench_inference_prints_latency_and_memory(capsys):
     assert bi.main(["--preset", "tiny", "--runs", "2", "--no-app"]) == 0
     out = capsys.readouterr().out
     assert "single image" in out and "8-frame strip" in out and "RSS" in out
+
+
+def test_bench_text_encoder_compares_tail_and_literal(capsys):
+    bx = _load("bench_text_encoder")
+    assert bx.main(["--preset", "tiny", "--batch", "8", "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "tail" in out and "literal" in out and "speed-up (CPU)" in out and "longest" in out
