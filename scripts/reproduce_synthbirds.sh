@@ -6,12 +6,12 @@
 # Usage: scripts/reproduce_synthbirds.sh [DATA_DIR] [RUNS_DIR] [WEIGHTS_DIR]
 #   defaults: data/synthbirds runs/synthbirds weights/synthbirds (relative to the repository root;
 #   the default WEIGHTS_DIR replaces the bundled weights: give another folder for experiments)
-# Settings (environment): THREADS (torch threads, default 1), TEXT_STEPS (2200) and TEXT_ARGS
+# Settings (environment): THREADS (torch threads, default 1), TEXT_STEPS (2200) and TEXT_RECIPE
 #   (default "--neighbour-group 4 --neighbour-pool 5 --decay-fraction 1"): the bundled φ's recipe.
 #   The small preset's own text recipe is newer and encodes beak length far better: TEXT_STEPS=2400
-#   TEXT_ARGS= (empty) uses it. GAN_STEPS (4000), STYLE_STEPS (1500), PRESET (small), and for quick
-#   checks DATASET_ARGS (extra make-dataset flags), GAN_ARGS (extra train flags), EVAL_ARGS
-#   (default --write-config; --quick for a smoke run).
+#   TEXT_RECIPE= (empty) uses it. GAN_STEPS (4000), STYLE_STEPS (1500), PRESET (small), and for
+#   quick checks DATASET_ARGS (extra make-dataset flags), TEXT_ARGS (extra train-text flags),
+#   GAN_ARGS (extra train flags), EVAL_ARGS (default --write-config; --quick for a smoke run).
 # Each step prints its wall and CPU time (user + system, all threads).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +22,7 @@ OUT=$(absdir "${3:-$ROOT/weights/synthbirds}")
 cd "$ROOT"
 THREADS=${THREADS:-1}
 TEXT_STEPS=${TEXT_STEPS:-2200}
-TEXT_ARGS=${TEXT_ARGS-"--neighbour-group 4 --neighbour-pool 5 --decay-fraction 1"}
+TEXT_RECIPE=${TEXT_RECIPE-"--neighbour-group 4 --neighbour-pool 5 --decay-fraction 1"}
 GAN_STEPS=${GAN_STEPS:-4000}
 STYLE_STEPS=${STYLE_STEPS:-1500}
 PRESET=${PRESET:-small}
@@ -54,7 +54,7 @@ else
   # shellcheck disable=SC2086
   step train-text $T2I train-text --data "$DATA" --out "$RUNS/text" --preset "$PRESET" \
     --steps "$TEXT_STEPS" --threads "$THREADS" --no-progress $(resume_if "$RUNS/text/config.json") \
-    $TEXT_ARGS
+    $TEXT_RECIPE ${TEXT_ARGS:-}
 fi
 if [ "$(final_step "$RUNS/gan/weights/config.json")" -ge "$GAN_STEPS" ]; then
   echo "==> train: finished earlier at step $(final_step "$RUNS/gan/weights/config.json"), skipped"

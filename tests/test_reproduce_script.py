@@ -11,8 +11,8 @@ TINY = {"PRESET": "tiny", "TEXT_STEPS": "6", "DATASET_ARGS": "--max-classes 12 -
         "GAN_ARGS": "--batch-size 8", "STYLE_STEPS": "4", "EVAL_ARGS": "--quick"}
 
 
-SETTINGS = ("THREADS", "TEXT_STEPS", "GAN_STEPS", "STYLE_STEPS", "PRESET", "DATASET_ARGS", "TEXT_ARGS", "GAN_ARGS",
-            "EVAL_ARGS")
+SETTINGS = ("THREADS", "TEXT_STEPS", "GAN_STEPS", "STYLE_STEPS", "PRESET", "DATASET_ARGS", "TEXT_RECIPE",
+            "TEXT_ARGS", "GAN_ARGS", "EVAL_ARGS")
 
 
 def _run(tmp_path, gan_steps):

@@ -46,22 +46,31 @@ def _caption_batch(lengths, gen):
     return ids
 
 
-@pytest.mark.parametrize("name", ["tiny", "small", "reed_no_bn"])
+@pytest.mark.parametrize("name", ["tiny", "small", "reed_no_bn", "len200_cumulative_bn"])
 def test_forward_equals_literal_one_hot_computation(name):
     """Look-up conv1 + padding-as-tail give the literal network's outputs, gradients and
     BatchNorm running statistics, in training and in eval mode."""
-    cfg = preset("reed" if name == "reed_no_bn" else name, "text")
+    cfg = preset("reed" if name == "reed_no_bn" else "tiny" if name.startswith("len") else name, "text")
     if name == "reed_no_bn":
         cfg.conv_channels, cfg.rnn_hidden, cfg.embed_dim = (24, 24, 24), 16, 16  # Reed's layer list, narrow
+    if name == "len200_cumulative_bn":
+        cfg.max_len = 200  # 197 conv steps: max-pooling drops a remainder at every stage
     gen = torch.Generator().manual_seed(0)
-    for lengths in ([40, 7, 130, 1], [201, 3], [5, 5], [0, 12]):
-        torch.manual_seed(1)
-        fast = CharCNNRNN(cfg).double()
-        slow = CharCNNRNN(cfg).double()
-        slow.load_state_dict(fast.state_dict())
+    torch.manual_seed(1)
+    fast = CharCNNRNN(cfg).double()
+    slow = CharCNNRNN(cfg).double()
+    if name == "len200_cumulative_bn":
+        for m in list(fast.modules()) + list(slow.modules()):
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.momentum = None  # cumulative average over num_batches_tracked
+    slow.load_state_dict(fast.state_dict())
+    # the same two models see every batch: running statistics accumulate over the steps
+    for lengths in ([40, 7, 130, 1], [cfg.max_len, 3], [5, 5], [0, 12], [0, 0]):
         ids = _caption_batch(lengths, gen)
         ids[0, 2] = 0  # a padding id inside a caption is still just a zero vector
         target = torch.randn(len(lengths), cfg.embed_dim, generator=gen, dtype=torch.float64)
+        fast.train(), slow.train()
+        fast.zero_grad(), slow.zero_grad()
         out_fast, out_slow = fast(ids), reference_forward(slow, ids)
         assert torch.allclose(out_fast, out_slow, atol=1e-10)
         (out_fast * target).sum().backward()
@@ -72,6 +81,10 @@ def test_forward_equals_literal_one_hot_computation(name):
             assert torch.allclose(b_f.double(), b_s.double(), atol=1e-10), name_f
         fast.eval(), slow.eval()
         assert torch.allclose(fast(ids), reference_forward(slow, ids), atol=1e-10)
+    # eval mode: a caption's embedding does not depend on its batch-mates
+    one = _caption_batch([60], gen)
+    mixed = torch.cat([one, _caption_batch([cfg.max_len, 9], gen)])
+    assert torch.allclose(fast(one)[0], fast(mixed)[0], atol=1e-10)
 
 
 def test_embed_texts_cleans_any_string():
@@ -194,7 +207,7 @@ def _cli(*argv):
     return main(["train-text", *map(str, argv)])
 
 
-def test_train_text_runs_and_resumes_exactly(tiny_synthbirds, tmp_path):
+def test_train_text_runs_and_resumes_exactly(tiny_synthbirds, tmp_path, capsys):
     from safetensors.torch import load_file
 
     common = ["--data", tiny_synthbirds, "--preset", "tiny", "--threads", "1", "--no-progress"]
@@ -210,7 +223,10 @@ def test_train_text_runs_and_resumes_exactly(tiny_synthbirds, tmp_path):
 
     assert _cli(*common, "--out", tmp_path / "b", "--stop-at", "3") == 0
     assert not (tmp_path / "b/weights").exists()
-    assert _cli("--out", tmp_path / "b", "--resume", "--no-progress") == 0
+    assert _cli("--out", tmp_path / "b", "--resume", "--neighbour-group", "3") == 2  # tiny's is 2
+    assert "cannot change: ['neighbour_group']" in capsys.readouterr().err
+    # the run's own values may be repeated (scripts pass the same flags again on a rerun)
+    assert _cli("--out", tmp_path / "b", "--resume", "--no-progress", "--neighbour-group", "2") == 0
     for comp in ("text_encoder", "image_encoder"):
         a = load_file(str(run / f"weights/{comp}.safetensors"))
         b = load_file(str(tmp_path / f"b/weights/{comp}.safetensors"))
@@ -232,6 +248,9 @@ def test_train_text_refuses_bad_setups(tiny_synthbirds, tmp_path, capsys):
     for flag, value in (("--decay-fraction", "0"), ("--decay-fraction", "1.5"), ("--neighbour-pool", "0")):
         assert _cli("--data", tiny_synthbirds, "--out", tmp_path / "r4", "--preset", "tiny", flag, value) == 2
         assert flag[2:] in capsys.readouterr().err
+    assert _cli("--data", tiny_synthbirds, "--out", tmp_path / "r5", "--preset", "tiny",
+                "--neighbour-group", "8", "--neighbour-pool", "3") == 2
+    assert "neighbour-pool (3) must hold at least" in capsys.readouterr().err
 
 
 def test_lr_schedule_holds_the_peak_then_decays():

@@ -34,15 +34,15 @@ def resolve_config(run: Path, data, preset: str, overrides: dict, resume: bool) 
         if not path.is_file():
             raise UserError(f"nothing to resume: {path} does not exist (drop --resume to start)")
         config = read_json_object(path, "cannot resume this run")
-        ignored = sorted(set(overrides) - RESUMABLE)
-        if ignored:
-            raise UserError(f"--resume keeps the run's settings; these cannot change: {ignored}")
         if data is not None and Path(data).resolve() != Path(config["data"]):
             raise UserError(f"--resume: this run trained on {config['data']}, not {data}")
         names = {f.name for f in fields(TextTrainConfig)}
         base = TextTrainConfig(**{k: tuple(v) if isinstance(v, list) else v
                                   for k, v in config["training"].items() if k in names})
-        config["training"] = to_dict(_override(base, overrides))
+        changed = sorted(k for k in set(overrides) - RESUMABLE if overrides[k] != getattr(base, k, None))
+        if changed:  # repeating the run's own values (a rerun script does) is fine
+            raise UserError(f"--resume keeps the run's settings; these cannot change: {changed}")
+        config["training"] = to_dict(_override(base, {k: v for k, v in overrides.items() if k in RESUMABLE}))
         _write_json(path, config)
         return config
     if data is None:
