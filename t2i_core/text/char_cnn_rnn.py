@@ -93,8 +93,8 @@ class CharCNNRNN(nn.Module):
         to the batch's last character: every later window is all padding, i.e. the bias."""
         k = self.cfg.kernel_size
         out_len = ids.shape[1] - k + 1
-        last = int((ids != 0).any(dim=0).nonzero().max()) + 1 if bool((ids != 0).any()) else 1
-        used = min(last, out_len)
+        filled = (ids != 0).any(dim=0).nonzero()
+        used = min(int(filled.max()) + 1 if len(filled) else 1, out_len)
         table = self.conv1.weight.permute(1, 2, 0) * self._live  # [vocab, k, c1]
         out = self.conv1.bias
         for j in range(k):
