@@ -41,7 +41,7 @@ def conv(seq: TailSeq, layer: nn.Conv1d) -> TailSeq:
     k = layer.kernel_size[0]
     out_len = seq.length - k + 1
     keep = min(seq.body.shape[1], out_len)        # outputs whose window starts in the body
-    src = seq.grow(keep + k - 1).body[:, : keep + k - 1]
+    src = seq.grow(keep + k - 1).body             # exactly keep + k - 1 positions
     out = F.conv1d(src.transpose(1, 2), layer.weight, layer.bias).transpose(1, 2)
     tail = layer.weight.sum(dim=2) @ seq.tail + layer.bias
     return TailSeq(out, tail, out_len)
