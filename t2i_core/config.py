@@ -44,6 +44,11 @@ class GeneratorConfig:
     image_size: int = 64
     residual: bool = False  # Reed's code: residual 3×3 blocks at 4×4 and 8×8
     cond_aug: bool = False  # StackGAN conditioning augmentation: text code ~ N(μ(φ), σ(φ)) + KL
+    # "deconv" (paper: stride-2 transposed convs) or "resize": nearest ×2 + 3×3 conv, free of
+    # checkerboard artefacts (Odena et al. 2016, "Deconvolution and Checkerboard Artifacts")
+    upsample: str = "deconv"
+    # text code modulates every BN of G (conditional BN / FiLM; de Vries et al. 2017, Perez et al. 2018)
+    cond_bn: bool = False
 
 
 @dataclass
@@ -56,6 +61,8 @@ class DiscriminatorConfig:
     residual: bool = False  # Reed's code: a residual block at 4×4
     minibatch_std: bool = False  # ProGAN minibatch-stddev channel at 4×4 (anti mode collapse)
     spectral_norm: bool = False  # spectral norm on every conv / linear weight of D
+    projection: bool = False  # + ⟨ψ(φ(t)), Σ_xy trunk(x)⟩ (projection D, Miyato & Koyama 2018)
+    match_head: bool = False  # head mapping an image into φ-space (text reconstruction; Xu et al. 2018)
 
 
 @dataclass

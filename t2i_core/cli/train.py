@@ -13,6 +13,9 @@ HELP = ("Train the text-conditional GAN (GAN, GAN-CLS, GAN-INT, GAN-INT-CLS) on 
 # flag -> (GANTrainConfig field, type, help); defaults come from GANTrainConfig (or, with --resume,
 # from the run's config.json)
 _SETTINGS = [
+    ("--recipe", "recipe", str, "named bundle of settings, applied before the other flags: paper "
+                                "(Reed et al.'s exact GAN-INT-CLS) or fast (the levers the "
+                                "time-to-quality curve rewarded; reports/quality/)"),
     ("--variant", "variant", str, "gan, gan-cls (matching-aware D, §4.2), gan-int (§4.3), gan-int-cls"),
     ("--preset", "preset", str, "network sizes: tiny (tests), small (CPU DCGAN), "
                                 "reed (ngf 128, residual)"),
@@ -32,6 +35,16 @@ _SETTINGS = [
     ("--mode-seeking", "mode_seeking", float, "weight of the mode-seeking term (Mao et al. 2019); 0 = off"),
     ("--ema", "ema_decay", float, "EMA decay of G's weights for the exported G, e.g. 0.999; 0 = off"),
     ("--int-weight", "int_weight", float, "weight of the interpolated-text term in G's loss (§4.3: 1)"),
+    ("--upsample", "upsample", str, "G's x2 stages: deconv (paper), resize (nearest + 3x3 conv, "
+                                    "no checkerboard; Odena et al. 2016) or resize-last (only the "
+                                    "64x64 output stage)"),
+    ("--match-weight", "match_weight", float, "weight of G's matching loss through D's match head"),
+    ("--theta-weight", "theta_weight", float, "weight of G's matching loss through the frozen "
+                                              "DS-SJE image encoder of --text-encoder (0 = off)"),
+    ("--match-tau", "match_tau", float, "temperature of the matching losses"),
+    ("--eval-every", "eval_every", int, "time-to-quality curve: text match on unseen classes every N "
+                                        "steps, logged with the training CPU time (0 = off)"),
+    ("--eval-captions", "eval_captions", int, "test captions per curve point (2 images each)"),
     ("--diverge-patience", "diverge_patience", int, "stop when D wins outright this many steps (0 = never)"),
     ("--standing-stats-batches", "standing_stats_batches", int, "G batches for the final BN statistics"),
     ("--device", "device", str, "auto, cpu or cuda"),
@@ -45,6 +58,10 @@ _SWITCHES = [
     ("--minibatch-std", "minibatch_std", "minibatch standard-deviation channel in D"),
     ("--spectral-norm", "spectral_norm", "spectral normalisation of D's weights"),
     ("--d-int-fakes", "d_int_fakes", "D also learns that interpolated-text fakes are fake (own batch)"),
+    ("--cond-bn", "cond_bn", "conditional BatchNorm of the text code at every G stage (de Vries et al. 2017)"),
+    ("--projection", "projection", "projection term in D (Miyato & Koyama 2018)"),
+    ("--match-head", "match_head", "D maps images into phi-space, contrastive on real pairs; G gets "
+                                   "--match-weight x the same loss on its fakes (Xu et al. 2018)"),
 ]
 
 
@@ -67,9 +84,9 @@ def add_arguments(p) -> None:
     for flag, field, typ, text in _SETTINGS:
         p.add_argument(flag, dest=field, type=typ, default=argparse.SUPPRESS,
                        help=f"{text} (default: {getattr(GANTrainConfig, field)})")
-    for flag, field, text in _SWITCHES:
-        p.add_argument(flag, dest=field, action="store_true", default=argparse.SUPPRESS,
-                       help=f"{text} (default: off)")
+    for flag, field, text in _SWITCHES:  # --X / --no-X: a recipe's switch can be turned off
+        p.add_argument(flag, dest=field, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                       help=f"{text} (default: off; recipes may turn it on)")
 
 
 def resolve_config(args):
@@ -78,7 +95,7 @@ def resolve_config(args):
     from pathlib import Path
 
     from ..config import from_dict
-    from ..train.gan_config import GANTrainConfig
+    from ..train.gan_config import GANTrainConfig, recipe_settings
 
     base = {}
     stored = Path(args.out) / "config.json"
@@ -88,6 +105,8 @@ def resolve_config(args):
 
         run_cfg = read_json_object(stored, "cannot resume")
     base.update(run_cfg.get("training", {}))
+    if getattr(args, "recipe", None) is not None:
+        base.update(recipe_settings(args.recipe))
     for f in fields(GANTrainConfig):
         value = getattr(args, f.name, None)
         if value is not None:
@@ -116,14 +135,14 @@ def _cache_dir(args, data_root):
 
 
 def load_embeddings(args, index, dist, progress: bool):
-    """(caption embeddings, offsets, text encoder (config, state) or None, run info)."""
+    """(caption embeddings, offsets, text encoder (config, state) or None, run info, φ module or None)."""
     from ..config import to_dict
     from ..train import distributed as du
     from ..train.gan_data import record_embeddings
 
     if not args.text_encoder:
         emb, offsets = record_embeddings(index)
-        return emb, offsets, None, {"embeddings": "shipped with the dataset"}
+        return emb, offsets, None, {"embeddings": "shipped with the dataset"}, None
     from ..text.cache import caption_embeddings
     from ..text.loading import load_text_encoder
 
@@ -134,7 +153,38 @@ def load_embeddings(args, index, dist, progress: bool):
     du.barrier(dist)
     emb, offsets = caption_embeddings(encoder, index, cache)
     te = (to_dict(encoder.cfg), {k: v.detach().cpu() for k, v in encoder.state_dict().items()})
-    return emb, offsets, te, {"text_encoder_source": str(args.text_encoder), "cache_dir": str(cache)}
+    return emb, offsets, te, {"text_encoder_source": str(args.text_encoder), "cache_dir": str(cache)}, encoder
+
+
+def _image_encoder(args, cfg):
+    """The frozen DS-SJE θ of --text-encoder, when the recipe uses it (``theta_weight > 0``)."""
+    if cfg.theta_weight <= 0:
+        return None
+    from ..errors import UserError
+    from ..text.loading import load_image_encoder
+
+    if not args.text_encoder:
+        raise UserError("--theta-weight needs --text-encoder: a train-text run or weights folder "
+                        "that holds the image encoder θ")
+    try:
+        return load_image_encoder(args.text_encoder)
+    except UserError as exc:
+        raise UserError(f"--theta-weight {cfg.theta_weight}: {exc} (set --theta-weight 0 to train "
+                        "without it)") from None
+
+
+def _probe(cfg, encoder, index, dataset_info, dist):
+    """The time-to-quality probe for ``--eval-every`` (rank 0, SynthBirds-style data only)."""
+    if not cfg.eval_every or not dist.is_main:
+        return None
+    from ..errors import UserError
+    from ..eval.curve import CurveProbe
+
+    if encoder is None:
+        raise UserError("--eval-every needs --text-encoder (the probe embeds unseen test captions)")
+    data = None if "synthbirds_seed" in dataset_info else index
+    return CurveProbe(encoder, data=data, dataset_info=dataset_info, n_captions=cfg.eval_captions,
+                      seed=cfg.seed)
 
 
 def _quiet_openmp_waits() -> None:
@@ -191,14 +241,16 @@ def run(args) -> int:
         _warn_slow_bf16(cfg, dist)
     try:
         index = open_dataset(data_root, progress=progress)
-        emb, offsets, te, info = load_embeddings(args, index, dist, progress)
+        emb, offsets, te, info, encoder = load_embeddings(args, index, dist, progress)
         data = load_split(index, cfg.split, emb, offsets, rank=dist.rank, world=dist.world_size,
                           load_size=cfg.load_size, progress=progress)
         del emb
         info["dataset"] = {"root": str(index.root), "format": index.format}
         info["dataset"].update(_synthbirds_seed(index.root))
+        theta = _image_encoder(args, cfg)
+        probe = _probe(cfg, encoder, index, info["dataset"], dist)
         trainer = Trainer(cfg, data, args.out, dist=dist, resume=args.resume, text_encoder=te,
-                          run_info=info, progress=progress)
+                          run_info=info, progress=progress, image_encoder=theta, probe=probe)
         result = trainer.train()
     finally:
         du.shutdown(dist)

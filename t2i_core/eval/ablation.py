@@ -32,7 +32,7 @@ def load_training_data(data, text_encoder, *, split: str = "trainval", load_size
     index = data if isinstance(data, DataIndex) else open_dataset(data, progress=progress)
     dist = du.init_from_env("cpu")
     args = SimpleNamespace(text_encoder=str(text_encoder) if text_encoder else None, cache_dir=cache_dir)
-    emb, offsets, te, info = load_embeddings(args, index, dist, progress)
+    emb, offsets, te, info, _ = load_embeddings(args, index, dist, progress)
     gan_data = load_split(index, split, emb, offsets, load_size=load_size, progress=progress)
     info["dataset"] = {"root": str(index.root), "format": index.format}
     return index, gan_data, te, info
@@ -41,11 +41,14 @@ def load_training_data(data, text_encoder, *, split: str = "trainval", load_size
 def train_variant(variant: str, gan_data, te, info, run_dir, *, steps: int, seed: int,
                   preset: str, batch_size: int, progress: bool, overrides: dict | None = None) -> Path:
     """Train one variant with ``Trainer`` and return its exported weights folder."""
+    from ..train.gan_config import recipe_settings
     from ..train.gan_trainer import GANTrainConfig, Trainer
 
+    # the paper's exact recipe (Reed et al. 2016 §5), then the caller's overrides
+    settings = {**recipe_settings("paper"), **(overrides or {})}
     cfg = GANTrainConfig(variant=variant, preset=preset, steps=steps, seed=seed,
                          batch_size=batch_size, sample_every=0, ckpt_every=0, keep=1,
-                         device="cpu", **(overrides or {}))
+                         device="cpu", **settings)
     trainer = Trainer(cfg, gan_data, run_dir, text_encoder=te, run_info=info, progress=progress)
     result = trainer.train()
     if "weights" not in result:

@@ -73,8 +73,10 @@ def build_model(cfg: JudgeConfig, values: dict):
             self.heads = nn.ModuleDict({k: nn.Linear(cfg.hidden, len(v)) for k, v in values.items()})
             self.background = nn.Linear(cfg.hidden, 3)
 
-        def forward(self, x):
+        def forward(self, x, features: bool = False):
             h = self.mlp(self.trunk(x))
+            if features:  # penultimate layer, for Fréchet distances
+                return h
             out = {k: head(h) for k, head in self.heads.items()}
             out["background"] = torch.sigmoid(self.background(h))
             return out
@@ -91,22 +93,38 @@ class Judge:
         self.values = values
         self.evaluation = dict(evaluation or {})
 
-    def predict_tensor(self, images, batch_size: int = 256) -> list[dict]:
-        """Judge a float tensor [B, 3, H, W] in [−1, 1] (what the generator returns)."""
-        import torch
+    def _batches(self, images, batch_size: int):
+        """The judge's input batches of a float tensor [B, 3, H, W] in [−1, 1]."""
         import torch.nn.functional as F
 
         if images.ndim != 4 or images.shape[1] != 3:
             raise UserError(f"the judge needs images shaped [B, 3, H, W], got {tuple(images.shape)}")
+        for start in range(0, len(images), batch_size):
+            x = images[start:start + batch_size].float()
+            if x.shape[-2:] != (self.cfg.image_size,) * 2:
+                x = F.interpolate(x, size=self.cfg.image_size, mode="bilinear",
+                                  align_corners=False, antialias=True)
+            yield x.clamp(-1, 1)
+
+    def predict_tensor(self, images, batch_size: int = 256) -> list[dict]:
+        """Judge a float tensor [B, 3, H, W] in [−1, 1] (what the generator returns)."""
+        import torch
+
         out = []
         with torch.no_grad():
-            for start in range(0, len(images), batch_size):
-                x = images[start:start + batch_size].float()
-                if x.shape[-2:] != (self.cfg.image_size,) * 2:
-                    x = F.interpolate(x, size=self.cfg.image_size, mode="bilinear",
-                                      align_corners=False, antialias=True)
-                out += self._decode(self.model(x.clamp(-1, 1)))
+            for x in self._batches(images, batch_size):
+                out += self._decode(self.model(x))
         return out
+
+    def features(self, images, batch_size: int = 256):
+        """Penultimate-layer features [B, hidden] (numpy float64) of a float tensor in [−1, 1]:
+        the space of ``metrics.frechet_distance`` ("FID in judge features")."""
+        import numpy as np
+        import torch
+
+        with torch.no_grad():
+            rows = [self.model(x, features=True).double().numpy() for x in self._batches(images, batch_size)]
+        return np.concatenate(rows) if rows else np.zeros((0, self.cfg.hidden))
 
     def _decode(self, raw) -> list[dict]:
         n = len(raw["background"])

@@ -10,7 +10,10 @@ compared with **CIEDE2000** (Sharma, Wu & Dalal 2005), the function behind the r
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from scipy import linalg
 
 from ..errors import UserError
 
@@ -269,3 +272,24 @@ def attribute_accuracy(predicted: list[dict], expected: list[dict]) -> dict:
         raise UserError("no attributes to check: every expectation is empty")
     return {"per_attribute": sum(hits.values()) / checked, "all_correct": all_ok / items,
             "by_attribute": {k: hits[k] / totals[k] for k in sorted(totals)}, "checked": checked}
+
+
+# ------------------------------------------------------------------------------------ Fréchet distance
+
+
+def frechet_distance(a, b) -> float:
+    """Fréchet distance between Gaussians fitted to feature sets ``a`` [N, D] and ``b`` [M, D]
+    (Heusel et al. 2017, FID): ‖μa − μb‖² + Tr(Σa + Σb − 2 (Σa Σb)^½). Both covariances get
+    1e-6·I (ReLU features have dead units, so Σ is often singular; the FID reference code adds
+    the same when the square root fails)."""
+
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
+        raise UserError("frechet_distance needs two feature sets [N, D] with the same D and N >= 2")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    eps = np.eye(a.shape[1]) * 1e-6
+    cov_a, cov_b = np.cov(a, rowvar=False) + eps, np.cov(b, rowvar=False) + eps
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(cov_a @ cov_b).real
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(covmean))

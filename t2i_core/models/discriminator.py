@@ -6,7 +6,11 @@
     → 1×1 conv → BN → LeakyReLU                          state size: (ndf*8) x 4 x 4
     → 4×4 conv                                           state size: 1 x 1 x 1 → logits [B]
 
-Returns pre-sigmoid scores; the losses use BCE-with-logits. Options against mode collapse
+Returns pre-sigmoid scores; the losses use BCE-with-logits. Options (off = the paper):
+``projection`` adds ⟨ψ(φ(t)), Σ_xy trunk(x)⟩ to the logit (projection discriminator, Miyato &
+Koyama 2018 Eq. 3); ``match_head`` adds ``embed_image(x)``, a linear map of the pooled trunk into
+φ-space, trained contrastively on real (image, caption) pairs (``losses.matching_loss``; the
+sentence-level matching of Xu et al. 2018) and used as a text-reconstruction signal for G. Options against mode collapse
 (off = the paper): ``minibatch_std`` (ProGAN, Karras et al. 2018 §3) and ``spectral_norm``
 (Miyato et al. 2018) on every conv / linear weight.
 """
@@ -70,11 +74,17 @@ class Discriminator(nn.Module):
             bn=nn.BatchNorm2d(ndf * 8), act=nn.LeakyReLU(0.2),        # state size: (ndf*8) x 4 x 4
             out=nn.Conv2d(ndf * 8, 1, 4, 1, 0),                       # state size: 1 x 1 x 1
         ))
+        feat = ndf * 8
+        # Miyato & Koyama 2018: logit += ⟨ψ(φ(t)), Σ_xy trunk(x)⟩
+        self.text_proj_embed = nn.Linear(cfg.embed_dim, feat, bias=False) if cfg.projection else None
+        # image → φ-space (text reconstruction head); pooled trunk = mean + max over 4×4
+        self.match = nn.Linear(2 * feat, cfg.embed_dim) if cfg.match_head else None
         dcgan_init(self)
         if cfg.spectral_norm:
             apply_spectral_norm(self)
 
-    def forward(self, images: torch.Tensor, emb: torch.Tensor, *, wrong_emb: torch.Tensor | None = None):
+    def forward(self, images: torch.Tensor, emb: torch.Tensor, *, wrong_emb: torch.Tensor | None = None,
+                with_match: bool = False):
         """Logits [B] for (images, emb). With ``wrong_emb`` also scores the same images against a
         second batch of texts and returns ``(s_right, s_wrong)``: the image trunk runs once (in
         train mode its BatchNorm sees the same batch either way); the text projection and the
@@ -82,20 +92,29 @@ class Discriminator(nn.Module):
         if images.dim() != 4 or images.shape[1:] != (3, self.cfg.image_size, self.cfg.image_size):
             raise UserError(f"images must be [batch, 3, {self.cfg.image_size}, {self.cfg.image_size}], "
                             f"got {tuple(images.shape)}")
+        if with_match and self.match is None:
+            raise UserError("this discriminator has no match head (DiscriminatorConfig.match_head)")
         x = self.trunk(images)                                    # state size: (ndf*8) x 4 x 4
+        pooled = x.sum(dim=(2, 3)) if self.text_proj_embed is not None else None
+        matched = None
+        if with_match:
+            matched = self.match(torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1))
         if self.mbstd is not None:
             x = self.mbstd(x)                                     # state size: (ndf*8 + 1) x 4 x 4
-        if wrong_emb is None:
-            return self._head(x, emb)
-        return self._head(x, emb), self._head(x, wrong_emb)
+        out = self._head(x, emb, pooled)
+        if wrong_emb is not None:
+            out = (out, self._head(x, wrong_emb, pooled))
+        return (out, matched) if with_match else out
 
-    def _head(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+    def _head(self, x: torch.Tensor, emb: torch.Tensor, pooled: torch.Tensor | None) -> torch.Tensor:
         if emb.dim() != 2 or emb.shape != (x.shape[0], self.cfg.embed_dim):
             raise UserError(f"emb must be [{x.shape[0]}, {self.cfg.embed_dim}], got {tuple(emb.shape)}")
         # §4.1: φ(t) → 128-d, replicated spatially and depth-concatenated at 4×4
         t = self.text_proj(emb)[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
-        x = torch.cat([x, t], dim=1)                              # state size: (ndf*8 + 128) x 4 x 4
-        return self.head(x).view(-1)                              # logits [B]
+        out = self.head(torch.cat([x, t], dim=1)).view(-1)        # state size: (ndf*8 + 128) x 4 x 4 → [B]
+        if pooled is not None:                                    # projection term (Miyato & Koyama 2018)
+            out = out + (self.text_proj_embed(emb) * pooled).sum(dim=1)
+        return out                                                # logits [B]
 
 
 def apply_spectral_norm(module: nn.Module) -> None:

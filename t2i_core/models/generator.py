@@ -8,6 +8,12 @@
     → ConvT ↑2 → BN → ReLU                    state size: ngf x 32 x 32
     → ConvT ↑2 → Tanh                         state size: 3 x 64 x 64
 
+Options (off = the paper): ``upsample="resize"`` replaces each stride-2 transposed conv with
+nearest-neighbour ×2 + 3×3 conv (no checkerboard, Odena et al. 2016; ~2× the FLOPs of G's
+stages), ``"resize-last"`` only the output stage (where the checkerboard shows, at little cost); ``cond_bn`` makes every BN
+of G conditional on the text code (γ, β = linear maps of the code; de Vries et al. 2017), so the
+caption reaches every stage instead of only the 1×1 input.
+
 Conditioning augmentation (``cfg.cond_aug``, StackGAN, Zhang et al. 2017 §3.1) replaces the
 deterministic text code with c = μ(φ) + σ(φ)·ε, ε ~ N(0, I), and returns the KL term
 KL(N(μ, σ²) ‖ N(0, I)) for the trainer. ε is drawn in train mode; in eval mode the code is μ
@@ -59,6 +65,36 @@ class Project4x4(nn.ConvTranspose2d):
         return plain
 
 
+class CondBatchNorm2d(nn.BatchNorm2d):
+    """BN without its own affine, then γ(c)·x̂ + β(c) from the text code c (de Vries et al. 2017).
+    γ starts at 1 and β at 0 (the linear maps start at zero), so training starts as plain BN."""
+
+    def __init__(self, channels: int, code_dim: int):
+        super().__init__(channels, affine=False)
+        self.gamma, self.beta = nn.Linear(code_dim, channels), nn.Linear(code_dim, channels)
+
+    def reset_film(self) -> None:
+        for lin in (self.gamma, self.beta):
+            nn.init.zeros_(lin.weight)
+            nn.init.zeros_(lin.bias)
+
+    def forward(self, x: torch.Tensor, code: torch.Tensor | None = None) -> torch.Tensor:
+        x = super().forward(x)
+        if code is None:
+            raise ValueError("CondBatchNorm2d needs the text code")
+        return x * (1.0 + self.gamma(code))[:, :, None, None] + self.beta(code)[:, :, None, None]
+
+
+def upsample2x(cin: int, cout: int, mode: str) -> nn.Module:
+    """One ×2 stage: the paper's ConvT(4, stride 2) or resize-convolution (Odena et al. 2016)."""
+    if mode == "deconv":
+        return nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)
+    if mode == "resize":
+        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                             nn.Conv2d(cin, cout, 3, 1, 1, bias=False))
+    raise UserError(f"GeneratorConfig.upsample must be 'deconv' or 'resize', got {mode!r}")
+
+
 class Generator(nn.Module):
     """G(z, φ(t)) → image in [−1, 1] (§4.1)."""
 
@@ -73,8 +109,13 @@ class Generator(nn.Module):
             # §4.1: φ(t) → fully connected → leaky ReLU → 128-d code
             self.text_proj = nn.Sequential(nn.Linear(cfg.embed_dim, p), nn.LeakyReLU(0.2))
 
-        def up(cin, cout):
-            return nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)
+        if cfg.upsample not in ("deconv", "resize", "resize-last"):
+            raise UserError("GeneratorConfig.upsample must be 'deconv', 'resize' or 'resize-last', "
+                            f"got {cfg.upsample!r}")
+
+        def up(cin, cout):  # "resize-last": only the 64×64 output stage is a resize-convolution
+            last = cfg.upsample == "resize-last" and cout == 3
+            return upsample2x(cin, cout, "resize" if cfg.upsample == "resize" or last else "deconv")
 
         self.blocks = nn.Sequential(OrderedDict(
             s4=stage(Project4x4(cfg.z_dim + p, ngf * 8), ngf * 8, relu,
@@ -85,6 +126,11 @@ class Generator(nn.Module):
             s64=nn.Sequential(OrderedDict(conv=up(ngf, 3), act=nn.Tanh())),  # state size: 3 x 64 x 64
         ))
         dcgan_init(self)
+        if cfg.cond_bn:  # swap each stage's BN for a conditional one (same running statistics)
+            for name in ("s4", "s8", "s16", "s32"):
+                st = getattr(self.blocks, name)
+                st.bn = CondBatchNorm2d(st.bn.num_features, p)
+                st.bn.reset_film()
 
     def text_code(self, emb: torch.Tensor, cond_noise: torch.Tensor | None = None):
         """φ(t) → (code [B, proj_dim], KL term or None)."""
@@ -105,7 +151,17 @@ class Generator(nn.Module):
             raise UserError(f"emb must be [{z.shape[0]}, {self.cfg.embed_dim}], got {tuple(emb.shape)}")
         code, kl = self.text_code(emb, cond_noise)
         h = torch.cat([z, code], dim=1)[:, :, None, None]  # state size: (z_dim + proj_dim) x 1 x 1
-        images = self.blocks(h)
+        if self.cfg.cond_bn:
+            images = self._run_cond(h, code)
+        else:
+            images = self.blocks(h)
         if return_kl:
             return images, (kl if kl is not None else images.new_zeros(()))
         return images
+
+    def _run_cond(self, h: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        """The stages in order, handing the text code to every conditional BN."""
+        for stage_ in self.blocks:
+            for layer in stage_:
+                h = layer(h, code) if isinstance(layer, CondBatchNorm2d) else layer(h)
+        return h

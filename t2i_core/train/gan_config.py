@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import UserError
+
 
 @dataclass
 class GANTrainConfig:
@@ -37,6 +39,18 @@ class GANTrainConfig:
     ema_decay: float = 0.0          # EMA of G's weights; 0 = off (e.g. 0.999)
     d_int_fakes: bool = False       # D also trains on interpolated fakes, in their own call
     int_weight: float = 1.0
+    # levers for text fidelity and crispness (off = the paper; see RECIPES["fast"])
+    upsample: str = "deconv"        # G: "deconv" (paper), "resize" or "resize-last" (Odena et al. 2016)
+    cond_bn: bool = False           # G: conditional BN of the text code (de Vries et al. 2017)
+    projection: bool = False        # D: projection term (Miyato & Koyama 2018)
+    match_head: bool = False        # D: image → φ-space head, contrastive on real pairs (Xu et al. 2018)
+    match_weight: float = 1.0       # G's matching loss through D's head (with match_head)
+    theta_weight: float = 0.0       # G's matching loss through the frozen DS-SJE θ; 0 = off
+    match_tau: float = 0.1          # temperature of both matching losses
+    recipe: str = "paper"           # the named bundle these settings started from (RECIPES)
+    # time-to-quality curve: text match on unseen classes every N steps (0 = off)
+    eval_every: int = 0
+    eval_captions: int = 100        # test captions per curve point (2 images each)
     # health and export
     diverge_patience: int = 500     # stop when D wins outright for this many steps; 0 = never
     standing_stats_batches: int = 100
@@ -49,4 +63,21 @@ class GANTrainConfig:
 
 # settings that may change when a run is resumed; everything else must match the checkpoint
 RESUMABLE_CHANGES = {"steps", "sample_every", "ckpt_every", "keep", "log_every", "diverge_patience",
-                     "standing_stats_batches", "device", "amp"}
+                     "standing_stats_batches", "device", "amp", "eval_every", "eval_captions"}
+
+# Named recipes: overrides of the defaults above, applied before explicit flags (``--recipe``).
+# "paper" is Reed et al.'s GAN-INT-CLS exactly (the ablation's baseline). "fast" bundles the
+# levers the time-to-quality curve rewarded (reports/quality/); its contents may change, the
+# name stays.
+RECIPES = {
+    "paper": {},
+    "fast": dict(spectral_norm=True, ema_decay=0.999, mode_seeking=1.0, upsample="resize",
+                 projection=True, match_head=True, match_weight=1.0, theta_weight=1.0),
+}
+
+
+def recipe_settings(name: str) -> dict:
+    """The overrides of recipe ``name`` (a clear error for an unknown name)."""
+    if name not in RECIPES:
+        raise UserError(f"unknown recipe {name!r}: choose one of {', '.join(RECIPES)}")
+    return {"recipe": name, **RECIPES[name]}

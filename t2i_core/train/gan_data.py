@@ -159,7 +159,8 @@ def next_batch(data: GANData, sampler: EpochSampler, *, captions_per_image: int 
     images = augment(data.images[idx], crop)
     emb = mean_caption_embedding(data, idx, captions_per_image)
     wrong = mean_caption_embedding(data, wrong_indices(data, idx), captions_per_image)
-    return {"images": images.to(device), "emb": emb.to(device), "wrong_emb": wrong.to(device)}
+    return {"images": images.to(device), "emb": emb.to(device), "wrong_emb": wrong.to(device),
+            "labels": data.labels[idx].to(device)}
 
 
 def embedding_sampler(data: GANData, captions_per_image: int = 4):

@@ -19,9 +19,11 @@ from .run_log import plot_losses, save_grid
 from .standing_stats import eval_train_gap, generator_batches, recompute_bn_stats
 
 
-def standing_generator(trainer):
-    """A copy of the exported G with standing statistics, and the before/after gap figures."""
+def standing_generator(trainer, batches: int | None = None):
+    """A copy of the exported G with standing statistics (``batches`` G batches, default the
+    config's), and the before/after gap figures."""
     cfg = trainer.cfg
+    batches = cfg.standing_stats_batches if batches is None else batches
     g = copy.deepcopy(trainer.export_generator()).eval().requires_grad_(False)
     sample = embedding_sampler(trainer.data, cfg.captions_per_image)
     probe_args, probe_kwargs = generator_batches(g, sample, batch_size=cfg.batch_size, seed=cfg.seed + 999,
@@ -29,9 +31,9 @@ def standing_generator(trainer):
     before = eval_train_gap(g, *probe_args, **probe_kwargs)
     make_batch = generator_batches(g, sample, batch_size=cfg.batch_size, seed=cfg.seed + 777,
                                    captions_per_image=cfg.captions_per_image)
-    recompute_bn_stats(g, make_batch, cfg.standing_stats_batches)
+    recompute_bn_stats(g, make_batch, batches)
     after = eval_train_gap(g, *probe_args, **probe_kwargs)
-    report = {"batches": cfg.standing_stats_batches, "batch_size": cfg.batch_size,
+    report = {"batches": batches, "batch_size": cfg.batch_size,
               "eval_train_gap_before": round(before, 6), "eval_train_gap_after": round(after, 6)}
     return g, report
 

@@ -15,6 +15,13 @@ batches, which are still scored in their own call, never mixed into the fake bat
 Mode seeking (``mode_seeking > 0``) needs two fakes per caption: the fake batch then holds the
 first half of the captions twice (different z), the pairs the MSGAN term compares.
 
+Matching in φ-space (off = the paper; Xu et al. 2018 §3.4, sentence level): with D's
+``match_head``, D also learns to map real images onto their own caption embedding against the
+batch's other captions (``matching_loss`` on the real pass, weight 1), and G gets
+``match_weight`` × the same loss on its fakes through that head. ``theta`` (the DS-SJE image
+encoder θ that was trained with φ, frozen) gives G the same kind of loss, ``theta_weight`` ×
+``matching_loss(θ(x̂), h)``, from step 0 (DAMSM's frozen image encoder).
+
 Real+right and real+wrong share one D call (``wrong_emb=``): same images, so D's image trunk
 runs once (its train-mode BatchNorm statistics are those of x either way); the text and joint
 layers still normalise each text batch on its own.
@@ -27,8 +34,8 @@ from dataclasses import dataclass
 import torch
 
 from .distributed import unwrap
-from .losses import (d_loss, g_loss, interpolate_embeddings, mode_seeking_loss, uses_interpolation,
-                     uses_wrong_text)
+from .losses import (d_loss, g_loss, interpolate_embeddings, matching_loss, mode_seeking_loss,
+                     uses_interpolation, uses_wrong_text)
 
 
 @dataclass
@@ -38,6 +45,9 @@ class StepOptions:
     d_int_fakes: bool = False     # D also trains on interpolated fakes (own call); off = paper
     kl_weight: float = 2.0        # StackGAN's KL coefficient (used when G has cond_aug)
     mode_seeking: float = 0.0     # weight of Mao et al.'s mode-seeking term; 0 = off
+    match_weight: float = 0.0     # G's matching loss through D's match head (needs the head)
+    theta_weight: float = 0.0     # G's matching loss through the frozen DS-SJE θ (needs theta)
+    match_tau: float = 0.1        # temperature of the matching losses
 
 
 def _fake_embeddings(emb: torch.Tensor, paired: bool) -> torch.Tensor:
@@ -48,12 +58,22 @@ def _fake_embeddings(emb: torch.Tensor, paired: bool) -> torch.Tensor:
     return torch.cat([emb[:m], emb[:m], emb[2 * m:]])
 
 
+def _fake_targets(b: int, paired: bool, device) -> torch.Tensor:
+    """Row of the real batch whose caption each fake image was drawn for."""
+    idx = torch.arange(b, device=device)
+    if not paired:
+        return idx
+    m = b // 2
+    return torch.cat([idx[:m], idx[:m], idx[2 * m:]])
+
+
 def _probs(logits: torch.Tensor) -> float:
     return float(torch.sigmoid(logits.detach()).mean())
 
 
-def gan_step(G, D, opt_g, opt_d, batch: dict, opts: StepOptions) -> dict:
-    """Update D then G once; return the loss terms and D's mean probabilities as floats."""
+def gan_step(G, D, opt_g, opt_d, batch: dict, opts: StepOptions, theta=None) -> dict:
+    """Update D then G once; return the loss terms and D's mean probabilities as floats.
+    ``theta``: frozen image encoder into φ-space for ``opts.theta_weight`` (or None)."""
     x, h = batch["images"], batch["emb"]
     g_raw, d_raw = unwrap(G), unwrap(D)
     b, z_dim = x.shape[0], g_raw.cfg.z_dim
@@ -72,13 +92,22 @@ def gan_step(G, D, opt_g, opt_d, batch: dict, opts: StepOptions) -> dict:
         kl = 0.5 * (kl + kl_int)
 
     # ---- D step: maximise log s_r + ½(log(1−s_w) + log(1−s_f))                (§4.2 Alg. 1)
+    head = d_raw.match is not None
+    labels = batch.get("labels")
+    kw = {"with_match": True} if head else {}               # the head reads the same trunk pass
     if use_wrong:  # real image with right text, and with wrong text (image trunk shared)
-        s_r, s_w = D(x, h, wrong_emb=batch["wrong_emb"])
+        out = D(x, h, wrong_emb=batch["wrong_emb"], **kw)
+        (s_r, s_w), real_match = out if head else (out, None)
     else:
-        s_r, s_w = D(x, h), None                            # real image, right text
+        out = D(x, h, **kw)                                 # real image, right text
+        (s_r, real_match), s_w = (out if head else (out, None)), None
     s_f = D(fake.detach(), h_fake)                          # fake image, right text
     s_i = D(fake_int.detach(), h_int) if (use_int and opts.d_int_fakes) else None
     loss_d, terms = d_loss(opts.variant, s_r, s_f, s_w, s_i)
+    if head:  # D's match head learns φ-space from real pairs only (Xu et al. 2018)
+        d_match = matching_loss(real_match, h, torch.arange(b, device=x.device), labels, opts.match_tau)
+        loss_d = loss_d + d_match
+        terms["d_match"] = float(d_match.detach())
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     opt_d.step()
@@ -89,9 +118,18 @@ def gan_step(G, D, opt_g, opt_d, batch: dict, opts: StepOptions) -> dict:
     # ---- G step: maximise log s_f (+ log s_i): D without DDP and without its own gradients
     d_raw.requires_grad_(False)
     try:
-        s_f = d_raw(fake, h_fake)
+        s_f, fake_match = d_raw(fake, h_fake, **kw) if head else (d_raw(fake, h_fake), None)
         s_i = d_raw(fake_int, h_int) if use_int else None
         loss_g, gterms = g_loss(opts.variant, s_f, s_i, int_weight=opts.int_weight)
+        targets = _fake_targets(b, paired, x.device)
+        if head and opts.match_weight > 0:                  # text reconstruction through D's head
+            g_match = matching_loss(fake_match, h, targets, labels, opts.match_tau)
+            loss_g = loss_g + opts.match_weight * g_match
+            gterms["g_match"] = float(g_match.detach())
+        if theta is not None and opts.theta_weight > 0:     # DAMSM-style: frozen θ of DS-SJE
+            g_theta = matching_loss(theta(fake), h, targets, labels, opts.match_tau)
+            loss_g = loss_g + opts.theta_weight * g_theta
+            gterms["g_theta"] = float(g_theta.detach())
         if g_raw.cfg.cond_aug:                              # StackGAN: + λ_KL · KL(N(μ,σ²) ‖ N(0,I))
             loss_g = loss_g + opts.kl_weight * kl
             gterms["kl"] = float(kl.detach())

@@ -42,8 +42,9 @@ def model_configs(cfg: GANTrainConfig, embed_dim: int) -> tuple[GeneratorConfig,
     g = preset(cfg.preset, "generator")
     d = preset(cfg.preset, "discriminator")
     g.embed_dim = d.embed_dim = embed_dim
-    g.cond_aug = cfg.cond_aug
+    g.cond_aug, g.upsample, g.cond_bn = cfg.cond_aug, cfg.upsample, cfg.cond_bn
     d.minibatch_std, d.spectral_norm = cfg.minibatch_std, cfg.spectral_norm
+    d.projection, d.match_head = cfg.projection, cfg.match_head
     return g, d
 
 
@@ -70,7 +71,11 @@ class Trainer:
     """``Trainer(cfg, data, run_dir).train()``; ``resume=True`` continues from the last checkpoint."""
 
     def __init__(self, cfg: GANTrainConfig, data: GANData, run_dir, *, dist=None, resume: bool = False,
-                 text_encoder: tuple | None = None, run_info: dict | None = None, progress: bool = True):
+                 text_encoder: tuple | None = None, run_info: dict | None = None, progress: bool = True,
+                 image_encoder: torch.nn.Module | None = None, probe=None):
+        """``image_encoder``: the frozen DS-SJE θ, needed when ``cfg.theta_weight > 0``;
+        ``probe(generator) -> dict``: the time-to-quality probe called every ``cfg.eval_every``
+        steps (``eval.curve.CurveProbe``)."""
         check_variant(cfg.variant)
         self.cfg, self.data, self.run_dir = cfg, data, Path(run_dir)
         self.dist = dist or dist_utils.init_from_env(cfg.device)
@@ -95,7 +100,16 @@ class Trainer:
         self.step, self.stuck, self._saved_step = 0, 0, None
         autocast_context(dev, cfg.amp)                      # fail fast on an unknown amp
         self.step_options = StepOptions(cfg.variant, cfg.int_weight, cfg.d_int_fakes, cfg.kl_weight,
-                                        cfg.mode_seeking)
+                                        cfg.mode_seeking, cfg.match_weight, cfg.theta_weight, cfg.match_tau)
+        if cfg.theta_weight > 0 and image_encoder is None:
+            raise UserError("theta_weight > 0 needs the image encoder θ of the train-text run "
+                            "(pass a train-text run or weights folder with --text-encoder)")
+        self.theta = None
+        if cfg.theta_weight > 0:  # frozen: G learns to match it, θ never moves
+            self.theta = image_encoder.to(dev).eval().requires_grad_(False)
+            if dev.type == "cpu":
+                self.theta.to(memory_format=torch.channels_last)
+        self.probe, self.cpu_seconds = probe, 0.0
         self.log = RunLog(self.run_dir, enabled=self.dist.is_main)
         self._start(resume)
 
@@ -125,6 +139,8 @@ class Trainer:
             self._check_resumable()
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            for stale in self.ckpt_dir.glob(".step_*.tmp") if self.ckpt_dir.is_dir() else []:
+                stale.unlink(missing_ok=True)  # a checkpoint write cut short by a kill
             text = json.dumps(self.run_config(), indent=2, sort_keys=True)
             atomic_write(self.run_dir / "config.json", lambda tmp: Path(tmp).write_text(text))
         if latest:
@@ -151,6 +167,7 @@ class Trainer:
         path = self.ckpt_dir / f"step_{self.step:08d}.pt"
         if self.dist.is_main:
             state = {"step": self.step, "stuck": self.stuck, "world_size": self.dist.world_size,
+                     "cpu_seconds": self.cpu_seconds,
                      "G": self.G.state_dict(), "D": self.D.state_dict(),
                      "G_ema": self.G_ema.state_dict() if self.G_ema is not None else {},
                      "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "ranks": ranks}
@@ -175,6 +192,7 @@ class Trainer:
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
             self.step, self.stuck = int(state["step"]), int(state.get("stuck", 0))
+            self.cpu_seconds = float(state.get("cpu_seconds", 0.0))
             ranks = state["ranks"]
         except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
             raise CheckpointError(f"{path} is not a GAN training checkpoint (missing or bad {exc})") from None
@@ -206,7 +224,8 @@ class Trainer:
         if self.dist.device.type == "cpu":
             batch["images"] = batch["images"].contiguous(memory_format=torch.channels_last)
         with autocast_context(self.dist.device, self.cfg.amp):
-            stats = gan_step(self.G_train, self.D_train, self.opt_g, self.opt_d, batch, self.step_options)
+            stats = gan_step(self.G_train, self.D_train, self.opt_g, self.opt_d, batch, self.step_options,
+                             theta=self.theta)
         if self.G_ema is not None:
             decay = min(self.cfg.ema_decay, (1.0 + self.step) / (10.0 + self.step))
             ema_update(self.G_ema, self.G, decay)
@@ -273,7 +292,9 @@ class Trainer:
     def _loop(self, bar, interrupt=None) -> None:
         cfg, acc, t0 = self.cfg, {}, time.perf_counter()
         while self.step < cfg.steps:
+            cpu0 = time.process_time()
             stats = self.train_step()
+            self.cpu_seconds += time.process_time() - cpu0
             for k, v in stats.items():
                 acc.setdefault(k, []).append(v)
             bar.update(1)
@@ -283,6 +304,8 @@ class Trainer:
                 acc, t0 = {}, time.perf_counter()
             if cfg.sample_every and self.step % cfg.sample_every == 0 and self.dist.is_main:
                 self.sample_grid()
+            if self.probe is not None and cfg.eval_every and self.step % cfg.eval_every == 0:
+                self.evaluate_curve()
             if cfg.ckpt_every and self.step % cfg.ckpt_every == 0:
                 self.save()
             if interrupt is not None:
@@ -295,6 +318,24 @@ class Trainer:
                "sec_per_step": round(seconds / n, 4)}
         rec.update({k: sum(v) / len(v) for k, v in acc.items()})
         self.log.write(rec)
+
+    def evaluate_curve(self) -> dict | None:
+        """One point of the time-to-quality curve (rank 0): the probe on the exported G with
+        standing statistics, logged with the training CPU time so far (the probe's own time
+        is not counted). The global RNG is untouched, so a run with and without the probe
+        trains identically."""
+        if not self.dist.is_main:
+            return None
+        from .gan_export import standing_generator
+
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        g, _ = standing_generator(self, batches=min(self.cfg.standing_stats_batches, 25))
+        figures = self.probe(g)
+        rec = {"event": "eval", "step": self.step, "cpu_minutes": round(self.cpu_seconds / 60.0, 3),
+               **figures, "probe_seconds": round(time.perf_counter() - wall0, 2),
+               "probe_cpu_seconds": round(time.process_time() - cpu0, 2)}
+        self.log.write(rec)
+        return rec
 
     # ------------------------------------------------------------------ samples
     def export_generator(self) -> Generator:

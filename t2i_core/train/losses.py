@@ -108,3 +108,29 @@ def mode_seeking_loss(x1: torch.Tensor, x2: torch.Tensor, z1: torch.Tensor, z2: 
     """1 / (ratio + ε), the form of the MSGAN reference code; x1, x2 share their captions."""
     ratio = torch.mean(torch.abs(x1 - x2)) / torch.mean(torch.abs(z1 - z2))
     return 1.0 / (ratio + eps)
+
+
+# ---------------------------------------------------------------------------------------------
+# Image–text matching in φ-space (sentence-level DAMSM, Xu et al. 2018 §3.4; off in the paper)
+# ---------------------------------------------------------------------------------------------
+def matching_loss(img_emb: torch.Tensor, txt_emb: torch.Tensor, targets: torch.Tensor,
+                  labels: torch.Tensor | None = None, tau: float = 0.1) -> torch.Tensor:
+    """Contrastive loss of images against the batch's captions, by cosine similarity / τ.
+
+    ``img_emb`` [N, E] (images mapped into φ-space), ``txt_emb`` [M, E] (the batch's caption
+    embeddings), ``targets`` [N] the row of each image's own caption. Other captions of the same
+    class (``labels`` [M]) are not counted as negatives. When N = M and ``targets`` is the
+    identity, the text→image direction is added (DAMSM's symmetric form)."""
+    img = F.normalize(img_emb.float(), dim=1)
+    txt = F.normalize(txt_emb.float(), dim=1)
+    logits = img @ txt.t() / tau                                     # [N, M]
+    if labels is not None:
+        same = labels[targets][:, None] == labels[None, :]
+        same[torch.arange(len(targets), device=same.device), targets] = False
+        logits = logits.masked_fill(same, float("-inf"))
+    loss = F.cross_entropy(logits, targets)
+    square = logits.shape[0] == logits.shape[1] and bool(
+        (targets == torch.arange(len(targets), device=targets.device)).all())
+    if square:
+        loss = 0.5 * (loss + F.cross_entropy(logits.t(), targets))
+    return loss

@@ -1,0 +1,227 @@
+"""The recipe levers (resize upsampling, conditional BN, projection D, match head, frozen-θ
+matching), the named recipes, and the time-to-quality probe."""
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from t2i_core.config import DiscriminatorConfig, GeneratorConfig
+from t2i_core.errors import UserError
+from t2i_core.models import Discriminator, Generator
+from t2i_core.text.image_encoder import ImageEncoder
+from t2i_core.train.gan_config import RECIPES, GANTrainConfig, recipe_settings
+from t2i_core.train.gan_step import StepOptions, gan_step
+from t2i_core.train.losses import matching_loss
+
+E = 16
+
+
+def _g(**kw):
+    torch.manual_seed(0)
+    return Generator(GeneratorConfig(z_dim=8, embed_dim=E, proj_dim=8, ngf=4, **kw))
+
+
+def _d(**kw):
+    torch.manual_seed(0)
+    return Discriminator(DiscriminatorConfig(embed_dim=E, proj_dim=8, ndf=4, **kw))
+
+
+@pytest.mark.parametrize("upsample", ["deconv", "resize", "resize-last"])
+def test_generator_upsampling_modes_draw_64px_images(upsample):
+    g = _g(upsample=upsample)
+    out = g(torch.randn(3, 8), torch.randn(3, E))
+    assert out.shape == (3, 3, 64, 64) and out.abs().max() <= 1
+    convt = [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    # Project4x4 (the 1×1 → 4×4 layer) is a ConvTranspose2d in every mode; the ×2 stages follow the mode
+    assert len(convt) == {"deconv": 5, "resize": 1, "resize-last": 4}[upsample]
+    with pytest.raises(UserError, match="upsample"):
+        _g(upsample="bicubic")
+
+
+def test_resize_upsampling_has_no_checkerboard_at_init():
+    """A constant input map stays constant through nearest ×2 + 3×3 conv away from the border,
+    while stride-2 transposed convs imprint a period-2 pattern (Odena et al. 2016)."""
+    from t2i_core.models.generator import upsample2x
+
+    torch.manual_seed(0)
+    x = torch.ones(1, 4, 8, 8)
+    for mode, periodic in (("deconv", True), ("resize", False)):
+        with torch.no_grad():
+            y = upsample2x(4, 1, mode)(x)[0, 0, 2:-2, 2:-2]
+        spread = float(y.max() - y.min())
+        assert (spread > 1e-3) == periodic, (mode, spread)
+
+
+def test_conditional_bn_makes_every_stage_follow_the_text_code():
+    g = _g(cond_bn=True)
+    cond = [m for m in g.modules() if type(m).__name__ == "CondBatchNorm2d"]
+    assert len(cond) == 4
+    for m in cond:  # trained a little: γ(c), β(c) no longer zero
+        torch.nn.init.normal_(m.gamma.weight, 0, 0.5)
+        torch.nn.init.normal_(m.beta.weight, 0, 0.5)
+    g.eval()
+    z = torch.randn(1, 8).expand(2, -1)
+    emb = torch.randn(2, E)
+    code = g.text_code(emb)[0]
+    # same z, two captions: the first stage's output already differs through the BN's γ, β
+    h = torch.cat([z, code], 1)[:, :, None, None]
+    s4 = g.blocks.s4
+    plain = s4.act(torch.nn.functional.batch_norm(s4.conv(h), s4.bn.running_mean, s4.bn.running_var))
+    modulated = s4.act(s4.bn(s4.conv(h), code))
+    assert not torch.allclose(plain, modulated)
+    assert g(z, emb).shape == (2, 3, 64, 64)
+
+
+def test_projection_and_match_head():
+    d = _d(projection=True, match_head=True, spectral_norm=True).eval()  # eval: no power iteration
+    x, emb = torch.rand(4, 3, 64, 64) * 2 - 1, torch.randn(4, E)
+    logits = d(x, emb)
+    (right, wrong), matched = d(x, emb, wrong_emb=emb.flip(0), with_match=True)
+    assert logits.shape == (4,) and torch.allclose(logits, right) and matched.shape == (4, E)
+    d = _d(projection=True).eval()
+    logits = d(x, emb)
+    pooled = d.trunk(x).sum(dim=(2, 3))
+    with torch.no_grad():  # the projection term is ⟨ψ(φ(t)), Σ_xy trunk(x)⟩ on top of the paper's head
+        term = (d.text_proj_embed(emb) * pooled).sum(1)
+        d.text_proj_embed.weight.zero_()
+    assert torch.allclose(logits - d(x, emb), term, atol=1e-5) and term.abs().min() > 0
+    with pytest.raises(UserError, match="no match head"):
+        _d()(x, emb, with_match=True)
+
+
+def test_matching_loss_prefers_aligned_pairs_and_ignores_same_class_negatives():
+    torch.manual_seed(0)
+    txt = torch.randn(6, E)
+    idx = torch.arange(6)
+    aligned = matching_loss(txt + 0.01 * torch.randn(6, E), txt, idx)
+    shuffled = matching_loss(txt[torch.tensor([1, 2, 3, 4, 5, 0])], txt, idx)
+    assert aligned < 0.1 < shuffled
+    # a second caption of the image's own class is not a negative (it is one for other classes)
+    labels = torch.tensor([0, 1, 2, 3, 4, 0])
+    img = torch.randn(6, E)
+    base = matching_loss(img[:1], txt[:5], idx[:1], labels[:5])
+    assert torch.allclose(base, matching_loss(img[:1], txt, idx[:1], labels))
+    assert not torch.allclose(matching_loss(img[1:2], txt[:5], idx[1:2], labels[:5]),
+                              matching_loss(img[1:2], txt, idx[1:2], labels))
+    # fakes drawn twice for the first half of the captions (mode seeking) point at their rows
+    targets = torch.tensor([0, 1, 2, 0, 1, 2])
+    assert torch.isfinite(matching_loss(torch.randn(6, E), txt[:6], targets))
+
+
+def test_fast_levers_train_g_through_frozen_theta_and_d_head():
+    from t2i_core.config import ImageEncoderConfig
+
+    g, d = _g(upsample="resize", cond_bn=True), _d(projection=True, match_head=True, spectral_norm=True)
+    torch.manual_seed(1)
+    theta = ImageEncoder(ImageEncoderConfig(channels=4, embed_dim=E)).eval().requires_grad_(False)
+    theta0 = {k: v.clone() for k, v in theta.state_dict().items()}
+    g0 = [p.detach().clone() for p in g.parameters()]
+    opt_g = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999))
+    b = 6
+    batch = {"images": torch.rand(b, 3, 64, 64) * 2 - 1, "emb": torch.randn(b, E), "wrong_emb": torch.randn(b, E),
+             "labels": torch.arange(b)}
+    opts = StepOptions("gan-int-cls", mode_seeking=1.0, match_weight=1.0, theta_weight=1.0)
+    stats = gan_step(g, d, opt_g, opt_d, batch, opts, theta=theta)
+    for key in ("d_match", "g_match", "g_theta", "ms"):
+        assert np.isfinite(stats[key]), key
+    assert all(torch.equal(v, theta.state_dict()[k]) for k, v in theta0.items())  # θ stays frozen
+    assert any(not torch.equal(a, p) for a, p in zip(g0, g.parameters()))
+    off = gan_step(g, d, opt_g, opt_d, batch, StepOptions("gan-int-cls"), theta=None)
+    assert "g_theta" not in off and "g_match" not in off and "d_match" in off  # D's head always learns
+
+
+def test_named_recipes_and_flag_precedence(tmp_path):
+    from t2i_core.cli.train import add_arguments, resolve_config
+
+    assert recipe_settings("paper") == {"recipe": "paper"}
+    defaults = GANTrainConfig()
+    assert defaults.upsample == "deconv" and not defaults.projection and not defaults.match_head
+    assert defaults.theta_weight == 0 and not defaults.spectral_norm and defaults.ema_decay == 0
+    assert set(RECIPES) >= {"paper", "fast"}
+    with pytest.raises(UserError, match="unknown recipe"):
+        recipe_settings("faster")
+
+    def parse(*argv):
+        p = argparse.ArgumentParser()
+        add_arguments(p)
+        return resolve_config(p.parse_args(["--out", str(tmp_path / "run"), *argv]))[0]
+
+    fast = parse("--recipe", "fast")
+    for key, value in RECIPES["fast"].items():
+        assert getattr(fast, key) == value, key
+    assert fast.recipe == "fast"
+    tuned = parse("--recipe", "fast", "--theta-weight", "0", "--no-match-head", "--upsample", "deconv")
+    assert tuned.theta_weight == 0 and not tuned.match_head and tuned.upsample == "deconv"
+    assert parse().recipe == "paper" and parse().upsample == "deconv"
+    # a resumed run keeps its stored recipe settings unless a flag says otherwise
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_text(json.dumps({"training": {**vars(fast)}}))
+    resumed = parse("--resume", "--steps", "7")
+    assert resumed.match_head and resumed.steps == 7 and resumed.recipe == "fast"
+
+
+def test_frechet_distance():
+    from t2i_core.eval.metrics import frechet_distance
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(3000, 4)), rng.normal(size=(3000, 4))
+    assert frechet_distance(a, b) < 0.05
+    assert abs(frechet_distance(a, b + 2.0) - 16.0) < 0.3  # ‖Δμ‖² = 4 · 2²
+    assert frechet_distance(a, 3 * b) > 10  # Tr(Σa + Σb − 2√(ΣaΣb)) = 4 (1 + 9 − 6)
+    with pytest.raises(UserError):
+        frechet_distance(a[:, :2], b)
+
+
+def test_curve_probe_scores_a_generator_on_unseen_captions():
+    from t2i_core.config import preset
+    from t2i_core.eval.curve import CurveProbe
+    from t2i_core.eval.judge import load_judge
+    from t2i_core.text.char_cnn_rnn import CharCNNRNN
+
+    torch.manual_seed(0)
+    te = CharCNNRNN(preset("tiny", "text"))
+    probe = CurveProbe(te, n_captions=6, per_caption=2, style_captions=2, style_z=4, fid_images=8,
+                       judge=load_judge())
+    g = Generator(GeneratorConfig(z_dim=8, embed_dim=32, proj_dim=8, ngf=4)).eval()
+    first, again = probe(g), probe(g)
+    assert first == again  # fixed draws: a curve point depends only on the weights
+    assert 0 <= first["per_attribute"] <= 1 and 0 <= first["all_correct"] <= first["per_attribute"]
+    assert set(first["by_attribute"]) <= {"crown", "wing", "belly", "beak"}
+    assert 0 <= first["facing_left_share"] <= 1 and first["background_spread_delta_e"] >= 0
+    assert first["frechet_judge"] > first["frechet_judge_floor"] >= 0  # an untrained G is far from real
+
+
+def test_eval_every_logs_curve_points_without_changing_training(tiny_synthbirds, tmp_path):
+    from t2i_core.data.dataset import open_dataset
+    from t2i_core.train.gan_data import load_split, standin_embeddings
+    from t2i_core.train.gan_trainer import Trainer
+
+    index = open_dataset(tiny_synthbirds)
+    data = load_split(index, "all", *standin_embeddings(index, dim=32), progress=False)
+    seen = []
+
+    def probe(generator):
+        assert not generator.training  # the exported copy, eval mode with standing statistics
+        seen.append(generator)
+        return {"per_attribute": 0.5 + 0.01 * len(seen)}
+
+    def run(name, **kw):
+        settings = {**RECIPES["fast"], "ema_decay": 0.9, "theta_weight": 0.0, **kw}
+        cfg = GANTrainConfig(preset="tiny", steps=6, batch_size=8, sample_every=0, ckpt_every=0, log_every=1,
+                             standing_stats_batches=2, device="cpu", **settings)
+        tr = Trainer(cfg, data, tmp_path / name, progress=False, probe=probe if cfg.eval_every else None)
+        tr.train(export=False)
+        return tr
+
+    plain, probed = run("plain"), run("probed", eval_every=3)
+    assert len(seen) == 2 and all(g is not probed.G_ema for g in seen)
+    for k, v in plain.G.state_dict().items():
+        assert torch.equal(v, probed.G.state_dict()[k]), k
+    rows = [json.loads(line) for line in (tmp_path / "probed" / "log.jsonl").read_text().splitlines()]
+    evals = [r for r in rows if r.get("event") == "eval"]
+    assert [r["step"] for r in evals] == [3, 6] and [r["per_attribute"] for r in evals] == [0.51, 0.52]
+    assert 0 < evals[0]["cpu_minutes"] < evals[1]["cpu_minutes"]
