@@ -48,8 +48,8 @@ _SETTINGS = [
     ("--diverge-patience", "diverge_patience", int, "stop when D wins outright this many steps (0 = never)"),
     ("--standing-stats-batches", "standing_stats_batches", int, "G batches for the final BN statistics"),
     ("--device", "device", str, "auto, cpu or cuda"),
-    ("--amp", "amp", str, "off or bf16: bf16 autocast (opt-in: fast on GPUs and CPUs with AVX-512 "
-                          "BF16/AMX, much slower on AVX2-only CPUs)"),
+    ("--amp", "amp", str, "auto (bf16 autocast on CUDA, fp32 on CPU), bf16 or off; bf16 is fast on GPUs "
+                          "and CPUs with AVX-512 BF16/AMX, much slower on AVX2-only CPUs"),
 ]
 _SWITCHES = [
     ("--cond-aug", "cond_aug", "StackGAN conditioning augmentation: text code ~ N(mu, sigma) + KL term. "

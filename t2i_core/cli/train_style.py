@@ -26,6 +26,7 @@ def add_arguments(p) -> None:
                    help="S's size (default: the preset G was trained with)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--amp", default="auto", help="auto (bf16 autocast on CUDA, fp32 on CPU), bf16 or off")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -84,7 +85,7 @@ def run(args) -> int:
     s_cfg.z_dim = g_cfg.z_dim
     train_pool, heldout_pool, data_info = _embedding_pools(args, config, folder, states)
     cfg = StyleTrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                           eval_every=args.eval_every, seed=args.seed)
+                           eval_every=args.eval_every, seed=args.seed, amp=args.amp)
     ckpt = (Path(args.out) if args.out else folder) / "style_checkpoint.pt"
     trainer = StyleTrainer(cfg, G, s_cfg, train_pool, heldout_embeddings=heldout_pool,
                            device=pick_device(args.device), checkpoint=ckpt, ckpt_every=args.ckpt_every)

@@ -31,6 +31,8 @@ def add_arguments(p) -> None:
     p.add_argument("--ckpt-every", type=int, help="checkpoint every N steps")
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--threads", type=int, help="torch CPU threads (preset default: 2)")
+    p.add_argument("--device", help="cpu (default), cuda or auto")
+    p.add_argument("--amp", help="auto (default: bf16 autocast on CUDA, fp32 on CPU), bf16 or off")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out exactly where its last checkpoint left off")
     p.add_argument("--stop-at", type=int, metavar="STEP",
@@ -43,7 +45,8 @@ def _overrides(args) -> dict:
     out = {"steps": args.steps, "lr": args.lr, "val_every": args.val_every,
            "ckpt_every": args.ckpt_every, "seed": args.seed, "threads": args.threads,
            "images_per_class": args.images_per_class, "neighbour_group": args.neighbour_group,
-           "neighbour_pool": args.neighbour_pool, "decay_fraction": args.decay_fraction}
+           "neighbour_pool": args.neighbour_pool, "decay_fraction": args.decay_fraction,
+           "device": args.device, "amp": args.amp}
     if args.batch_size is not None:
         if args.batch_size < 2:
             from ..errors import UserError

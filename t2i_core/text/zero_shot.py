@@ -30,8 +30,9 @@ def embed_images(image_encoder, images, batch_size: int = 256) -> torch.Tensor:
     """θ of uint8 images [N, H, W, 3] in eval mode → [N, E]."""
     was = image_encoder.training
     image_encoder.eval()
+    dev = next(image_encoder.parameters()).device
     try:
-        chunks = [image_encoder(images_to_tensor(images[s : s + batch_size]))
+        chunks = [image_encoder(images_to_tensor(images[s : s + batch_size]).to(dev)).float().cpu()
                   for s in range(0, len(images), batch_size)]
     finally:
         image_encoder.train(was)
@@ -45,9 +46,10 @@ def embed_captions(text_encoder, captions, batch_size: int = 512) -> torch.Tenso
 
     was = text_encoder.training
     text_encoder.eval()
+    dev = next(text_encoder.parameters()).device
     try:
         chunks = [text_encoder(torch.from_numpy(encode_batch(captions[s : s + batch_size],
-                                                             text_encoder.cfg.max_len)))
+                                                             text_encoder.cfg.max_len)).to(dev)).float().cpu()
                   for s in range(0, len(captions), batch_size)]
     finally:
         text_encoder.train(was)

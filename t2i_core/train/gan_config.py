@@ -55,10 +55,9 @@ class GANTrainConfig:
     diverge_patience: int = 500     # stop when D wins outright for this many steps; 0 = never
     standing_stats_batches: int = 100
     device: str = "auto"
-    # bf16 autocast of the training step ("off" or "bf16"). Opt-in: fast only where the hardware
-    # has bf16 units (CUDA, CPUs with AVX-512 BF16 / AMX); much slower on AVX2-only CPUs, and a
-    # bf16-trained model has not yet been shown to evaluate as well as fp32 (benchmarks/README.md)
-    amp: str = "off"
+    # bf16 autocast of the training step (train/amp.py): "auto" = on for CUDA, off on CPU; "bf16"
+    # forces it (fast only where the hardware has bf16 units; much slower on AVX2-only CPUs)
+    amp: str = "auto"
 
 
 # settings that may change when a run is resumed; everything else must match the checkpoint

@@ -24,6 +24,7 @@ from ..config import DiscriminatorConfig, GeneratorConfig, preset, to_dict
 from ..errors import CheckpointError, UserError
 from ..models import Discriminator, Generator
 from . import distributed as dist_utils
+from .amp import amp_context, resolve_amp
 from .gan_config import RESUMABLE_CHANGES, GANTrainConfig
 from .gan_data import EpochSampler, GANData, next_batch
 from .gan_step import StepOptions, gan_step
@@ -46,17 +47,6 @@ def model_configs(cfg: GANTrainConfig, embed_dim: int) -> tuple[GeneratorConfig,
     d.minibatch_std, d.spectral_norm = cfg.minibatch_std, cfg.spectral_norm
     d.projection, d.match_head = cfg.projection, cfg.match_head
     return g, d
-
-
-def autocast_context(device: torch.device, amp: str):
-    """``amp="bf16"``: bf16 autocast for the step (opt-in; see GANTrainConfig.amp)."""
-    import contextlib
-
-    if amp in ("", "off", None):
-        return contextlib.nullcontext()
-    if amp != "bf16":
-        raise UserError(f"unknown --amp {amp!r}: choose off or bf16")
-    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 @torch.no_grad()
@@ -84,9 +74,10 @@ class Trainer:
         seed_everything(cfg.seed)                           # same initial weights on every rank
         self.g_cfg, self.d_cfg = model_configs(cfg, data.embed_dim)
         self.G, self.D = Generator(self.g_cfg).to(dev), Discriminator(self.d_cfg).to(dev)
-        if dev.type == "cpu":  # oneDNN convolutions (G's transposed ones most) are faster this way
-            self.G.to(memory_format=torch.channels_last)
-            self.D.to(memory_format=torch.channels_last)
+        # channels_last: oneDNN's convolutions on CPU (G's transposed ones most) and cuDNN's bf16
+        # tensor-core kernels on GPU are both faster in this layout
+        self.G.to(memory_format=torch.channels_last)
+        self.D.to(memory_format=torch.channels_last)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema_decay > 0 else None
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas)
@@ -98,7 +89,7 @@ class Trainer:
         seed_everything(cfg.seed + 1000 * self.dist.rank)   # each rank draws its own batches and z
         self.sampler = EpochSampler(len(data), cfg.batch_size)
         self.step, self.stuck, self._saved_step = 0, 0, None
-        autocast_context(dev, cfg.amp)                      # fail fast on an unknown amp
+        self.amp = resolve_amp(cfg.amp, dev)                # fail fast on an unknown amp
         self.step_options = StepOptions(cfg.variant, cfg.int_weight, cfg.d_int_fakes, cfg.kl_weight,
                                         cfg.mode_seeking, cfg.match_weight, cfg.theta_weight, cfg.match_tau)
         if cfg.theta_weight > 0 and image_encoder is None:
@@ -107,8 +98,7 @@ class Trainer:
         self.theta = None
         if cfg.theta_weight > 0:  # frozen: G learns to match it, θ never moves
             self.theta = image_encoder.to(dev).eval().requires_grad_(False)
-            if dev.type == "cpu":
-                self.theta.to(memory_format=torch.channels_last)
+            self.theta.to(memory_format=torch.channels_last)
         self.probe, self.cpu_seconds = probe, 0.0
         self.log = RunLog(self.run_dir, enabled=self.dist.is_main)
         self._start(resume)
@@ -221,9 +211,8 @@ class Trainer:
                 group["lr"] = lr * f
         batch = next_batch(self.data, self.sampler, captions_per_image=self.cfg.captions_per_image,
                            device=self.dist.device)
-        if self.dist.device.type == "cpu":
-            batch["images"] = batch["images"].contiguous(memory_format=torch.channels_last)
-        with autocast_context(self.dist.device, self.cfg.amp):
+        batch["images"] = batch["images"].contiguous(memory_format=torch.channels_last)
+        with amp_context(self.dist.device, self.amp):
             stats = gan_step(self.G_train, self.D_train, self.opt_g, self.opt_d, batch, self.step_options,
                              theta=self.theta)
         if self.G_ema is not None:
