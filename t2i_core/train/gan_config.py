@@ -71,7 +71,8 @@ RESUMABLE_CHANGES = {"steps", "sample_every", "ckpt_every", "keep", "log_every",
 RECIPES = {
     "paper": {},
     "fast": dict(spectral_norm=True, ema_decay=0.999, mode_seeking=1.0, upsample="resize",
-                 projection=True, match_head=True, match_weight=1.0, theta_weight=1.0),
+                 cond_bn=True, projection=True, match_head=True, match_weight=1.0, theta_weight=2.0,
+                 lr_g=4e-4, lr_d=4e-4),
 }
 
 
