@@ -14,11 +14,22 @@ Typical sequence (SynthBirds, CPU):
   python -m t2i_core make-dataset --out data/synthbirds
   python -m t2i_core data-info data/synthbirds
   python -m t2i_core train-text --data data/synthbirds --out runs/text
-  python -m t2i_core train --data data/synthbirds --text-encoder runs/text --out runs/gan
+  python -m t2i_core train --data data/synthbirds --text-encoder runs/text --out runs/gan --recipe fast
   python -m t2i_core train-style --weights runs/gan/weights
   python -m t2i_core generate "this bird has a red crown and blue wings" --weights runs/gan/weights --out grid.png
   python -m t2i_core evaluate --weights runs/gan/weights
 Run `python -m t2i_core <command> --help` for the options of each command."""
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds "(default: X)" only where it says something: not when the help already names its
+    default, nor for None or off switches."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            return text
+        return super()._get_help_string(action)
 
 
 def _load(module_name):
@@ -41,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         p = sub.add_parser(name, help=module.HELP, description=module.HELP,
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                           formatter_class=DefaultsHelpFormatter)
         module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser
