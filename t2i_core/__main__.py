@@ -45,12 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"t2i_core {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="<command>")
     for name, module_name in COMMANDS.items():
-        try:
-            module = _load(module_name)
-        except ModuleNotFoundError as exc:  # a command not built yet stays out of the list
-            if exc.name and exc.name.endswith(f"cli.{module_name}"):
-                continue
-            raise
+        module = _load(module_name)  # a missing command module is a broken install: fail loudly
         p = sub.add_parser(name, help=module.HELP, description=module.HELP,
                            formatter_class=DefaultsHelpFormatter)
         module.add_arguments(p)

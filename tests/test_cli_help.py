@@ -22,3 +22,9 @@ def test_help_names_each_default_once():
     generate = re.sub(r"\s+", " ", commands["generate"].format_help())
     assert "(default: 8)" in generate and "(default: 0)" in generate  # real defaults stay
     assert "weights folder (default: the bundled weights/synthbirds) --tiny" in generate
+
+
+def test_every_listed_command_is_present():
+    from t2i_core.cli import COMMANDS
+
+    assert set(_subparsers(build_parser())) == set(COMMANDS)
