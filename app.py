@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import socket
 import sys
 import tempfile
 
@@ -176,11 +177,34 @@ def launch(demo: gr.Blocks, **kwargs):
     return demo.launch(**settings)
 
 
+def free_port(host: str, port: int, tries: int = 20) -> int | None:
+    """``port`` if nothing listens there, else the next free one of the following ``tries``."""
+    for candidate in range(port, min(port + tries, 65536)):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, candidate))
+            except OSError:
+                continue
+            return candidate
+    return None
+
+
+def default_port() -> int:
+    """``GRADIO_SERVER_PORT`` when set (Gradio's own variable), else 7860."""
+    raw = os.environ.get("GRADIO_SERVER_PORT", "7860")
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"error: GRADIO_SERVER_PORT must be a port number, got {raw!r}") from None
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="GAN-CLS Explorer web app")
     parser.add_argument("--weights", default=None, help="weights folder (default: weights/synthbirds)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: all)")
-    parser.add_argument("--port", type=int, default=7860, help="port to listen on")
+    parser.add_argument("--port", type=int, default=None,
+                        help="port to listen on (default: $GRADIO_SERVER_PORT or 7860; the next free "
+                             "one when it is taken)")
     parser.add_argument("--tiny", action="store_true", help="random-weight tiny model (a fast demo)")
     args = parser.parse_args(argv)
     from t2i_core.errors import UserError
@@ -192,7 +216,15 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         print("hint: `python app.py --tiny` starts the app with a random-weight model", file=sys.stderr)
         return 2
-    launch(build_demo(pipe), server_name=args.host, server_port=args.port)
+    wanted = args.port if args.port is not None else default_port()
+    port = free_port(args.host, wanted)
+    if port is None:
+        print(f"error: ports {wanted}-{wanted + 19} on {args.host} are all taken; choose one with --port",
+              file=sys.stderr)
+        return 2
+    if port != wanted:
+        print(f"port {wanted} is taken; using {port} (choose one with --port)", file=sys.stderr)
+    launch(build_demo(pipe), server_name=args.host, server_port=port)
     return 0
 
 
