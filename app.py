@@ -46,7 +46,7 @@ def _output_image(label: str, **kw) -> gr.Image:
 
 def _generate_tab(pipe) -> None:
     with gr.Row():
-        caption = gr.Textbox(label="Caption", value=C.EXAMPLE_CAPTIONS[0], lines=2, scale=4,
+        caption = gr.Textbox(label="Caption (Enter generates)", value=C.EXAMPLE_CAPTIONS[0], lines=1, scale=4,
                              max_length=H.MAX_RAW_CAPTION, elem_id="gen-caption")
         with gr.Column(scale=1, min_width=200):
             n = gr.Slider(1, H.MAX_N, value=4, step=1, label="Images (n)")
@@ -72,8 +72,8 @@ def _text_tab(pipe, demo) -> None:
     gr.Markdown("Fixed noise z, the text embedding slides from caption A (β = 0) to caption B "
                 "(β = 1): h = (1 − β) φ(A) + β φ(B) (§5.3).")
     with gr.Row():
-        a = gr.Textbox(label="Caption A", value=C.EXAMPLE_CAPTIONS[0], lines=2, max_length=H.MAX_RAW_CAPTION)
-        b = gr.Textbox(label="Caption B", value=C.EXAMPLE_CAPTIONS[1], lines=2, max_length=H.MAX_RAW_CAPTION)
+        a = gr.Textbox(label="Caption A (Enter redraws)", value=C.EXAMPLE_CAPTIONS[0], lines=1, max_length=H.MAX_RAW_CAPTION)
+        b = gr.Textbox(label="Caption B (Enter redraws)", value=C.EXAMPLE_CAPTIONS[1], lines=1, max_length=H.MAX_RAW_CAPTION)
     with gr.Row():
         with gr.Column():
             seed = gr.Number(value=0, precision=0, label="Seed (the fixed z)")
@@ -90,7 +90,7 @@ def _text_tab(pipe, demo) -> None:
 def _noise_tab(pipe, demo) -> None:
     gr.Markdown("Fixed caption, the noise slides (spherically) from seed A's z (α = 0) to "
                 "seed B's z (α = 1) (§5.3): what changes is style — pose and background.")
-    caption = gr.Textbox(label="Caption", value=C.EXAMPLE_CAPTIONS[0], lines=2, max_length=H.MAX_RAW_CAPTION)
+    caption = gr.Textbox(label="Caption (Enter redraws)", value=C.EXAMPLE_CAPTIONS[0], lines=1, max_length=H.MAX_RAW_CAPTION)
     with gr.Row():
         with gr.Column():
             with gr.Row():

@@ -59,7 +59,7 @@ def wait_for_new_sources(page, selector: str, old: list[str], count: int = 1) ->
 
 def test_type_generate_and_slide(page):
     gallery = "#gen-gallery img"
-    caption = page.locator("#gen-caption textarea")
+    caption = page.locator("#gen-caption textarea, #gen-caption input")
     caption.fill("a bird with a purple crown, green wings and a white belly")
     page.locator("#gen-button").click()
     first = wait_for_new_sources(page, gallery, [], count=4)
@@ -69,6 +69,11 @@ def test_type_generate_and_slide(page):
     page.locator("#gen-button").click()
     second = wait_for_new_sources(page, gallery, first, count=4)
     assert set(second).isdisjoint(first)
+
+    caption.fill("a bird with a red crown, blue wings and a yellow belly")
+    caption.press("Enter")  # captions are one line: Enter generates, no newline
+    third = wait_for_new_sources(page, gallery, second, count=4)
+    assert set(third).isdisjoint(second) and "\n" not in caption.input_value()
 
     page.get_by_role("tab", name="Noise interpolation").click()
     frame = "#noise-frame img"
