@@ -150,7 +150,7 @@ def build_demo(pipeline) -> gr.Blocks:
     examples = C.example_renders(tempfile.mkdtemp(prefix="t2i_app_examples_"))
     with gr.Blocks(title="GAN-CLS Explorer", delete_cache=(1800, 3600)) as demo:
         gr.Markdown("# GAN-CLS Explorer\nText-to-image synthesis after Reed et al. (ICML 2016) — "
-                    f"weights: `{pipeline.source}`")
+                    f"model: {C.model_name(pipeline)}")
         if pipeline.random_weights:
             gr.Markdown("**Random weights** (`--tiny`): the pictures are meaningless until "
                         "trained weights are loaded; everything else works.")

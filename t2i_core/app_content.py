@@ -50,6 +50,22 @@ def example_renders(folder, seed: int = 0) -> list[tuple[str, str, str]]:
     return out
 
 
+def model_name(pipe) -> str:
+    """What the page calls the loaded model: its weights folder's name and recipe, never the
+    server's path ("synthbirds (small, fast recipe, 5,000 steps)")."""
+    if pipe.random_weights:
+        return "random-weight tiny model"
+    info = pipe.describe()
+    training = info.get("training") or {}
+    details = [training.get("preset")]
+    details += [f"{training['recipe']} recipe"] if training.get("recipe") else []
+    step = training.get("final_step")
+    details += [f"{step:,} steps"] if isinstance(step, int) else []
+    name = Path(str(info["source"])).name or "unnamed weights"
+    details = [d for d in details if d]
+    return f"{name} ({', '.join(details)})" if details else name
+
+
 def about_markdown(pipe, repo_root=None) -> str:
     """The About tab: what the model is, its model card, the notebooks."""
     import json
@@ -61,7 +77,7 @@ def about_markdown(pipe, repo_root=None) -> str:
              "(Reed et al., ICML 2016): a char-CNN-RNN text encoder φ, a generator G(z, φ(t)), "
              "a matching-aware discriminator D(x, φ(t)) trained with GAN-INT-CLS, and a style "
              "encoder S(x) → z for style transfer (§4.4).\n",
-             f"**Weights:** `{info['source']}`"]
+             f"**Weights:** {model_name(pipe)}"]
     if info["random_weights"]:
         parts[-1] += " — random weights: images are noise-like until trained weights are loaded."
     comps = info["components"]

@@ -236,6 +236,16 @@ def test_examples_and_about(pipe, tmp_path):
     assert "Generating birds" in text and "The card of the model." in text and "random weights" in text
 
 
+def test_the_page_names_the_model_not_the_server_path():
+    from t2i_core import T2IPipeline
+
+    bundled = T2IPipeline.from_pretrained()
+    name = C.model_name(bundled)
+    assert name.startswith("synthbirds (") and "/" not in name and str(bundled.source) not in name
+    assert str(bundled.source) not in C.about_markdown(bundled).split("### Model card")[0]
+    assert C.model_name(T2IPipeline.from_preset("tiny")) == "random-weight tiny model"
+
+
 def test_handlers_never_leak_unexpected_exceptions(pipe, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("internal detail")
