@@ -225,3 +225,29 @@ def test_eval_every_logs_curve_points_without_changing_training(tiny_synthbirds,
     evals = [r for r in rows if r.get("event") == "eval"]
     assert [r["step"] for r in evals] == [3, 6] and [r["per_attribute"] for r in evals] == [0.51, 0.52]
     assert 0 < evals[0]["cpu_minutes"] < evals[1]["cpu_minutes"]
+
+
+def test_ablate_trains_each_variant_with_the_papers_recipe(monkeypatch, tmp_path):
+    """`ablate` keeps Reed et al.'s exact recipe: every lever of `fast` is off in its configs."""
+    from t2i_core.eval import ablation
+    from t2i_core.train import gan_trainer
+
+    seen = []
+
+    class Capture:
+        def __init__(self, cfg, *a, **k):
+            seen.append(cfg)
+
+        def train(self):
+            return {"weights": str(tmp_path)}
+
+    monkeypatch.setattr(gan_trainer, "Trainer", Capture)
+    for variant in ("gan", "gan-cls", "gan-int", "gan-int-cls"):
+        ablation.train_variant(variant, None, None, {}, tmp_path / variant, steps=1, seed=0,
+                               preset="tiny", batch_size=4, progress=False)
+    assert [c.variant for c in seen] == ["gan", "gan-cls", "gan-int", "gan-int-cls"]
+    default = GANTrainConfig()
+    for cfg in seen:
+        assert cfg.recipe == "paper"
+        for key in RECIPES["fast"]:
+            assert getattr(cfg, key) == getattr(default, key), key
