@@ -29,7 +29,7 @@ TRAINING_COMMANDS = (
     "python -m t2i_core make-dataset --out data/synthbirds",
     "python -m t2i_core train-text --data data/synthbirds --out runs/text",
     "python -m t2i_core train --data data/synthbirds --text-encoder runs/text/weights --out runs/gan "
-    "--spectral-norm --mode-seeking 1 --ema 0.999",
+    "--recipe fast",
     "python -m t2i_core train-style --weights runs/gan/weights",
 )
 
@@ -40,10 +40,12 @@ def default_weights_dir() -> Path:
 
 
 def how_to_get_weights(target=None) -> str:
-    target = target or default_weights_dir()
-    return (f"rebuild them with scripts/reproduce_synthbirds.sh (writes {default_weights_dir()}), or train "
-            f"step by step: {'; '.join(TRAINING_COMMANDS)}; then pass runs/gan/weights with --weights "
-            f"or copy it to {target}")
+    """What to do when ``target`` (default: the bundled folder) holds no usable weights."""
+    bundled = default_weights_dir()
+    train = f"train your own step by step: {'; '.join(TRAINING_COMMANDS)}; the weights land in runs/gan/weights"
+    if target is None or Path(target).resolve() == bundled:
+        return f"rebuild the bundled model with scripts/reproduce_synthbirds.sh (writes {bundled}), or {train}"
+    return f"leave out --weights to use the bundled model ({bundled}), or {train}"
 
 
 def _component_classes():

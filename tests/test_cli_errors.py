@@ -54,3 +54,10 @@ def test_foreign_checkpoint_is_a_checkpoint_error(tmp_path):
     save_training_state(foreign, {"model": {"w": torch.zeros(2)}})
     with pytest.raises(CheckpointError, match="not a GAN training checkpoint"):
         tr.load(foreign)
+
+
+def test_missing_weights_say_the_bundled_model_is_the_default(tmp_path):
+    line = _one_error_line(_cli("generate", "a red bird", "--weights", str(tmp_path / "runs" / "gan"),
+                                "--out", str(tmp_path / "g.png")))
+    assert "leave out --weights to use the bundled model" in line and "copy it to" not in line
+    assert "train-text" in line and "--recipe fast" in line
