@@ -116,13 +116,12 @@ def _style_tab(pipe, examples) -> None:
             image = _upload("Bird photo")
             captions = gr.Textbox(label="Captions (one per line)", lines=4,
                                   value="\n".join(C.EXAMPLE_CAPTIONS[:3]))
-            seed = gr.Number(value=0, precision=0, label="Seed")
             button = gr.Button("Transfer style", variant="primary")
         gallery = gr.Gallery(label="Redrawn with each caption", columns=3, height="auto",
                              format="png", elem_classes="pixelated")
     if examples:
         gr.Examples([[path] for path, _, _ in examples], inputs=[image], label="Example SynthBirds renders")
-    button.click(functools.partial(H.style_transfer, pipe), inputs=[image, captions, seed],
+    button.click(functools.partial(H.style_transfer, pipe), inputs=[image, captions],
                  outputs=gallery, api_name="style_transfer", **MODEL)
 
 

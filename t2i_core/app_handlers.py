@@ -28,6 +28,7 @@ from .errors import UserError
 log = logging.getLogger(__name__)
 
 MAX_N = 16                # images per Generate click
+MIN_STYLE_SIDE = 32         # below this an upload is too small to read a style from (warned)
 MAX_SEED = 2**31 - 1      # seeds offered by the UI and the API (the pipeline takes more)
 MAX_CAPTIONS = 8          # captions per style transfer / probe request
 MAX_RAW_CAPTION = 5000    # characters looked at; the encoder reads 201 anyway
@@ -285,13 +286,16 @@ def noise_strip(pipe, caption, seed_a=0, seed_b=1, steps=8):
     return png_path(image_strip(frames), "strip"), gif_path(frames, "noise_interpolation")
 
 
-def style_transfer(pipe, image, captions, seed=0):
-    """§4.4: the photo's style ŝ = S(x) redrawn with each caption → gallery (PNG path, caption)."""
+def style_transfer(pipe, image, captions):
+    """§4.4: the photo's style ŝ = S(x) redrawn with each caption → gallery (PNG path, caption).
+    No seed: ŝ takes z's place, so the result is fixed by the photo and the captions."""
     notes = []
     lines = as_caption_lines(captions, notes)
-    seed = as_int(seed, "seed", 0, MAX_SEED, notes, default=0)
     photo = as_image(image)
-    images = call(pipe.transfer_style, photo, lines, seed=seed)
+    if min(photo.size) < MIN_STYLE_SIDE:
+        notes.append(f"the photo is only {photo.size[0]}×{photo.size[1]} pixels: too small to read a "
+                     f"pose and background from (use one at least {MIN_STYLE_SIDE} px on each side)")
+    images = call(pipe.transfer_style, photo, lines)
     notify(notes + pipe.notices)
     return [(png_path(im, "style"), line) for im, line in zip(images, lines)]
 

@@ -168,7 +168,7 @@ def test_strips_and_gifs(pipe):
 @pytest.mark.parametrize("name", sorted(good_images()))
 def test_unusual_images_give_results(pipe, upload_dir, name):
     path = write(upload_dir, name, good_images()[name])
-    items = H.style_transfer(pipe, {"path": path, "orig_name": name}, f"{CAP}\n\n{CAP_B}\n", 0)
+    items = H.style_transfer(pipe, {"path": path, "orig_name": name}, f"{CAP}\n\n{CAP_B}\n")
     assert [c for _, c in items] == [CAP, CAP_B]
     chart, scores = H.match_scores(pipe, path, f"{CAP}\n{CAP_B}")
     assert load(chart).size[0] > 100 and [s["caption"] for s in scores] == [CAP, CAP_B]
@@ -179,7 +179,7 @@ def test_unusual_images_give_results(pipe, upload_dir, name):
 def test_bad_images_are_plain_errors(pipe, upload_dir, name):
     data, words = bad_images()[name]
     path = write(upload_dir, name, data)
-    for handler, args in ((H.style_transfer, (CAP, 0)), (H.match_scores, (CAP,))):
+    for handler, args in ((H.style_transfer, (CAP,)), (H.match_scores, (CAP,))):
         with pytest.raises(gr.Error) as excinfo:
             handler(pipe, {"path": path}, *args)
         message = error_message(excinfo)
@@ -198,13 +198,21 @@ def test_payload_paths_outside_the_upload_folder_are_refused(pipe, upload_dir, t
 @pytest.mark.parametrize("image", [None, {"path": None}, "", 12])
 def test_missing_image(pipe, image):
     with pytest.raises(gr.Error):
-        H.style_transfer(pipe, image, CAP, 0)
+        H.style_transfer(pipe, image, CAP)
+
+
+def test_a_tiny_upload_is_transferred_with_a_warning(pipe):
+    with pytest.warns(UserWarning, match="only 1×1 pixels: too small"):
+        assert len(H.style_transfer(pipe, Image.new("RGB", (1, 1), "red"), CAP)) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a normal photo: no warning
+        assert len(H.style_transfer(pipe, bird(), CAP)) == 1
 
 
 def test_image_inputs_in_other_forms(pipe):
     im = bird()
-    assert len(H.style_transfer(pipe, im, CAP, 0)) == 1
-    assert len(H.style_transfer(pipe, np.asarray(im), [CAP, CAP_B], 0)) == 2
+    assert len(H.style_transfer(pipe, im, CAP)) == 1
+    assert len(H.style_transfer(pipe, np.asarray(im), [CAP, CAP_B])) == 2
     import base64
 
     url = "data:image/png;base64," + base64.b64encode(_encode(im, "PNG")).decode()
@@ -213,9 +221,9 @@ def test_image_inputs_in_other_forms(pipe):
 
 def test_caption_lines(pipe):
     with pytest.raises(gr.Error, match="at least one caption"):
-        H.style_transfer(pipe, bird(), "\n \n", 0)
+        H.style_transfer(pipe, bird(), "\n \n")
     with pytest.warns(UserWarning, match="first 8"):
-        items = H.style_transfer(pipe, bird(), "\n".join(f"a red bird number {i}" for i in range(30)), 0)
+        items = H.style_transfer(pipe, bird(), "\n".join(f"a red bird number {i}" for i in range(30)))
     assert len(items) == H.MAX_CAPTIONS
     with pytest.raises(gr.Error, match="caption 2"):
         H.match_scores(pipe, bird(), f"{CAP}\n\U0001F426")
