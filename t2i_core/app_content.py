@@ -50,6 +50,19 @@ def example_renders(folder, seed: int = 0) -> list[tuple[str, str, str]]:
     return out
 
 
+def demote_headings(markdown: str, levels: int) -> str:
+    """Every heading ``levels`` deeper ("# A" → "### A" for 2), code blocks left alone, so a
+    document fits under the page's own headings."""
+    out, fenced = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.startswith("#"):
+            line = "#" * levels + line
+        out.append(line)
+    return "\n".join(out)
+
+
 def model_name(pipe) -> str:
     """What the page calls the loaded model: its weights folder's name and recipe, never the
     server's path ("synthbirds (small, fast recipe, 5,000 steps)")."""
@@ -91,7 +104,8 @@ def about_markdown(pipe, repo_root=None) -> str:
         candidates.insert(0, Path(info["source"]) / "MODEL_CARD.md")
     card = next((p for p in candidates if p.is_file()), None)
     if card is not None:
-        parts.append("\n### Model card\n\n" + card.read_text(encoding="utf-8", errors="replace")[:20000])
+        text = demote_headings(card.read_text(encoding="utf-8", errors="replace")[:20000], 2)
+        parts.append("\n" + (text if text.lstrip().startswith("#") else "### Model card\n\n" + text))
     else:
         parts.append("\n*No model card yet (weights/MODEL_CARD.md).*")
     notebooks = sorted((root / "notebooks").glob("*.ipynb"))

@@ -254,6 +254,18 @@ def test_the_page_names_the_model_not_the_server_path():
     assert C.model_name(T2IPipeline.from_preset("tiny")) == "random-weight tiny model"
 
 
+def test_about_has_one_heading_per_level(pipe, tmp_path):
+    root = tmp_path / "repo"
+    (root / "weights").mkdir(parents=True)
+    (root / "weights" / "MODEL_CARD.md").write_text("# Model card: x\n\n## Figures\n\n```\n# not a heading\n```\n")
+    text = C.about_markdown(pipe, repo_root=root)
+    levels = [len(line) - len(line.lstrip("#")) for line in text.splitlines()
+              if line.startswith("#") and line != "# not a heading"]  # (inside the code block)
+    assert levels[0] == 2 and min(levels[1:]) == 3 and levels.count(2) == 1
+    assert "### Model card: x" in text and "#### Figures" in text and "\n# not a heading" in text
+    assert text.count("Model card") == 1
+
+
 def test_handlers_never_leak_unexpected_exceptions(pipe, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("internal detail")
