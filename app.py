@@ -179,7 +179,8 @@ def launch(demo: gr.Blocks, **kwargs):
 def free_port(host: str, port: int, tries: int = 20) -> int | None:
     """``port`` if nothing listens there, else the next free one of the following ``tries``."""
     for candidate in range(port, min(port + tries, 65536)):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
             try:
                 sock.bind((host, candidate))
             except OSError:
