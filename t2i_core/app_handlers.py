@@ -300,8 +300,20 @@ def style_transfer(pipe, image, captions):
     return [(png_path(im, "style"), line) for im, line in zip(images, lines)]
 
 
+def relative_scores(scores) -> list[float]:
+    """D's sigmoid scores compared across the captions: softmax of their logits (sums to 1), so
+    the caption D prefers stands out even when every raw score is small."""
+    eps = 1e-7
+    logits = [math.log(min(max(s, eps), 1 - eps) / (1 - min(max(s, eps), 1 - eps))) for s in scores]
+    top = max(logits)
+    weights = [math.exp(v - top) for v in logits]
+    return [w / sum(weights) for w in weights]
+
+
 def match_scores(pipe, image, captions):
-    """Discriminator probe: sigmoid(D(x, φ(t))) per caption → (bar chart PNG path, [{caption, score}])."""
+    """Discriminator probe: sigmoid(D(x, φ(t))) per caption → (bar chart PNG path,
+    [{caption, score, relative, rank}]); the chart shows the relative scores, each bar labelled
+    with its raw sigmoid."""
     from .viz import bar_chart
 
     notes = []
@@ -309,6 +321,12 @@ def match_scores(pipe, image, captions):
     photo = as_image(image)
     scores = call(pipe.match_scores, photo, lines)
     notify(notes + pipe.notices)
-    chart = bar_chart([f"{i + 1}. {c}" for i, c in enumerate(lines)], scores,
-                      title="D's match score per caption (red: best)")
-    return png_path(chart, "scores"), [{"caption": c, "score": round(s, 6)} for c, s in zip(lines, scores)]
+    relative = relative_scores(scores)
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    rank = {i: r + 1 for r, i in enumerate(order)}
+    chart = bar_chart([f"{i + 1}. {c} (σ {s:.3f})" for i, (c, s) in enumerate(zip(lines, scores))], relative,
+                      title="D's preference among the captions (softmax of logits; red: best)",
+                      xlabel="relative score (sums to 1)")
+    return png_path(chart, "scores"), [{"caption": c, "score": round(s, 6), "relative": round(r, 4),
+                                        "rank": rank[i]}
+                                       for i, (c, s, r) in enumerate(zip(lines, scores, relative))]

@@ -266,6 +266,16 @@ def test_about_has_one_heading_per_level(pipe, tmp_path):
     assert text.count("Model card") == 1
 
 
+def test_probe_scores_are_compared_across_captions(pipe):
+    _, scores = H.match_scores(pipe, bird(), f"{CAP}\n{CAP_B}\na green bird")
+    assert abs(sum(s["relative"] for s in scores) - 1.0) < 1e-3
+    assert sorted(s["rank"] for s in scores) == [1, 2, 3]
+    best = max(scores, key=lambda s: s["score"])
+    assert best["rank"] == 1 and best["relative"] == max(s["relative"] for s in scores)
+    small = H.relative_scores([0.03, 0.09, 0.18])  # all tiny raw scores, still clearly ordered
+    assert small[2] > 0.5 and small[0] < small[1] < small[2]
+
+
 def test_handlers_never_leak_unexpected_exceptions(pipe, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("internal detail")
