@@ -324,7 +324,7 @@ def match_scores(pipe, image, captions):
     relative = relative_scores(scores)
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
     rank = {i: r + 1 for r, i in enumerate(order)}
-    chart = bar_chart([f"{i + 1}. {c} (σ {s:.3f})" for i, (c, s) in enumerate(zip(lines, scores))], relative,
+    chart = bar_chart([f"{i + 1}. (σ {s:.3f}) {c}" for i, (c, s) in enumerate(zip(lines, scores))], relative,
                       title="D's preference among the captions (softmax of logits; red: best)",
                       xlabel="relative score (sums to 1)")
     return png_path(chart, "scores"), [{"caption": c, "score": round(s, 6), "relative": round(r, 4),
