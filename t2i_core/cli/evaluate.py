@@ -13,6 +13,10 @@ def add_arguments(parser) -> None:
                         help="dataset folder whose test split to use (default: procedural SynthBirds "
                              "test classes, no files needed)")
     parser.add_argument("--judge", default=None, help="judge weights folder (default: weights/judge)")
+    parser.add_argument("--human-captions", default=None, metavar="PATH",
+                        help="JSONL of hand-written captions with their intended attributes, "
+                             "scored as human_text_match (default: tests/data/human_captions.jsonl "
+                             "when present)")
     parser.add_argument("--json", action="store_true",
                         help="print only the JSON object on stdout (progress goes to stderr)")
     parser.add_argument("--quick", action="store_true", help="small sample sizes (a smoke test)")
@@ -50,7 +54,7 @@ def run(args) -> int:
     pipe = (T2IPipeline.from_preset(args.preset) if args.preset
             else T2IPipeline.from_pretrained(args.weights))
     result = evaluate(pipe, data=args.data, judge=args.judge, quick=args.quick, out_dir=args.out,
-                      seed=args.seed, log=_say)
+                      seed=args.seed, log=_say, human_captions=args.human_captions)
     for warning in result["meta"].get("warnings", []):
         _say(f"warning: {warning}")
     if args.write_config:

@@ -7,6 +7,8 @@ Sections (each its own seed stream, so the result is deterministic for ``seed``)
 - ``judge``: the judge's accuracy on real images of the test classes (all categorical attributes).
 - ``text_match``: k images per test-class caption, judged; accuracy over the attributes each
   caption mentions (``parse_caption``) and the share of images with all of them right.
+- ``human_text_match``: the same on hand-written, CUB-style captions (what a user types) with
+  their intended attributes, from a JSONL file (default ``tests/data/human_captions.jsonl``).
 - ``style_transfer`` (§4.4): x̂ = G(S(x), φ(t_B)) for real x; facing kept, median CIEDE2000 between
   x's true background and the judge's reading of x̂, content accuracy for t_B.
 - ``roc_auc`` (§5.2): k-means of real images by background colour and by pose (facing, tilt,
@@ -20,20 +22,28 @@ a ``note`` saying why.
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 
+from ..data.synthbirds import VALUES
 from ..errors import UserError
 from . import metrics as M
 from .judge import CATEGORICAL
 from .sources import EvalSource, mentioned
 
 FULL = dict(judge_images=1000, captions=200, per_caption=4, transfer=300, roc_images=1000,
-            clusters=100, diversity_captions=10, diversity_z=64, zs_classes=None, zs_images=2)
+            clusters=100, diversity_captions=10, diversity_z=64, zs_classes=None, zs_images=2,
+            human_captions=None)
 QUICK = dict(judge_images=48, captions=8, per_caption=2, transfer=16, roc_images=48,
-             clusters=6, diversity_captions=2, diversity_z=16, zs_classes=6, zs_images=2)
+             clusters=6, diversity_captions=2, diversity_z=16, zs_classes=6, zs_images=2,
+             human_captions=16)
 BATCH = 128
+# hand-written captions with their intended attributes for ``human_text_match`` (the sizes'
+# ``human_captions``: how many of them, None: all)
+HUMAN_CAPTIONS = Path(__file__).resolve().parents[2] / "tests" / "data" / "human_captions.jsonl"
 
 
 class Nets:
@@ -118,6 +128,69 @@ def text_match(nets, judge, source, sizes, seed, figures) -> dict:
 
 def _no_style(reason: str, keys) -> dict:
     return {**{k: None for k in keys}, "note": reason}
+
+
+def load_human_captions(path) -> tuple[list[str], list[dict]]:
+    """Captions and intended attributes from a JSONL file, one object a line:
+    ``{"caption": "...", "attributes": {"crown": "red", "beak": "short"}}`` (blank lines skipped)."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise UserError(f"human captions file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"cannot read human captions file {path}: {e}") from None
+    captions, wants = [], []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}, line {n}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UserError(f"{where}: not valid JSON ({e.msg})") from None
+        if not isinstance(row, dict):
+            raise UserError(f'{where}: expected an object {{"caption": ..., "attributes": ...}}')
+        caption, attrs = row.get("caption"), row.get("attributes")
+        if not isinstance(caption, str) or not caption.strip():
+            raise UserError(f'{where}: missing "caption" (a non-empty string)')
+        if not isinstance(attrs, dict) or not attrs:
+            raise UserError(f'{where}: missing "attributes" (an object naming at least one of '
+                            f'{", ".join(VALUES)})')
+        want = {}
+        for part, value in attrs.items():
+            if part not in VALUES:
+                raise UserError(f"{where}: unknown part {part!r} (one of {', '.join(VALUES)})")
+            value = "grey" if value == "gray" and part != "beak" else value
+            if value not in VALUES[part]:
+                raise UserError(f"{where}: unknown {part} value {value!r} "
+                                f"(one of {', '.join(VALUES[part])})")
+            want[part] = value
+        captions.append(caption)
+        wants.append(want)
+    if not captions:
+        raise UserError(f"human captions file {path} holds no captions")
+    return captions, wants
+
+
+def human_text_match(nets, judge, human, sizes, seed) -> dict:
+    """``text_match`` on hand-written captions, scored against their intended attributes."""
+    keys = ("per_attribute", "all_correct", "by_attribute", "checked", "n_captions",
+            "images_per_caption", "source")
+    if human is None:
+        return _no_style(f"no human captions file ({HUMAN_CAPTIONS} is not here; pass "
+                         "human_captions=PATH / --human-captions PATH)", keys)
+    path, captions, wants = human
+    n = sizes["human_captions"] or len(captions)
+    captions, wants = captions[:n], wants[:n]
+    k = sizes["per_caption"]
+    emb = nets.embed(captions).repeat_interleave(k, 0)
+    preds = judge.predict_tensor(nets.generate(nets.z(len(emb), seed * 1000 + 2), emb))
+    acc = M.attribute_accuracy(preds, [w for w in wants for _ in range(k)])
+    return {"per_attribute": _r(acc["per_attribute"]), "all_correct": _r(acc["all_correct"]),
+            "by_attribute": {a: _r(v) for a, v in acc["by_attribute"].items()},
+            "checked": acc["checked"], "n_captions": len(captions), "images_per_caption": k,
+            "source": str(path)}
 
 
 def style_transfer(nets, judge, source, real, sizes, seed, figures) -> dict:
@@ -292,12 +365,13 @@ def _judge_current(judge, say):
 
 
 def evaluate(pipeline, *, data=None, judge=None, quick: bool = False, out_dir=None, seed: int = 0,
-             log=None) -> dict:
+             log=None, human_captions=None) -> dict:
     """Evaluate a ``T2IPipeline`` (see the module docstring); returns the DESIGN.md §4 dict.
 
     ``data``: None (procedural test classes), a dataset folder or a ``DataIndex``; ``judge``:
     None (bundled), a folder or a loaded judge; ``quick``: small sample sizes (seconds on the
-    tiny preset); ``out_dir``: also write ``report.md`` and figures there; ``log(msg)``: progress."""
+    tiny preset); ``out_dir``: also write ``report.md`` and figures there; ``log(msg)``: progress;
+    ``human_captions``: JSONL of hand-written captions (None: ``HUMAN_CAPTIONS`` if present)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UserError(f"seed must be a whole number >= 0, got {seed!r}")
     if not hasattr(pipeline, "models") or "generator" not in getattr(pipeline, "models", {}):
@@ -305,6 +379,10 @@ def evaluate(pipeline, *, data=None, judge=None, quick: bool = False, out_dir=No
     say = log or (lambda msg: None)
     start, sizes = time.time(), (QUICK if quick else FULL)
     judge = _resolve_judge(judge)
+    if human_captions is None and HUMAN_CAPTIONS.is_file():
+        human_captions = HUMAN_CAPTIONS
+    human = (None if human_captions is None
+             else (Path(human_captions), *load_human_captions(human_captions)))
     source = EvalSource(data, dataset_info=getattr(pipeline, "extra", {}).get("dataset"))
     nets = Nets(pipeline)
     say(f"real images of test classes from {source.description}")
@@ -312,6 +390,7 @@ def evaluate(pipeline, *, data=None, judge=None, quick: bool = False, out_dir=No
     figures, curves = {}, {}
     steps = [("judge", lambda: judge_section(judge, real)),
              ("text_match", lambda: text_match(nets, judge, source, sizes, seed, figures)),
+             ("human_text_match", lambda: human_text_match(nets, judge, human, sizes, seed)),
              ("style_transfer", lambda: style_transfer(nets, judge, source, real, sizes, seed, figures)),
              ("roc_auc", lambda: roc_section(nets, real, sizes, seed, curves)),
              ("diversity", lambda: diversity(nets, judge, source, sizes, seed, figures)),

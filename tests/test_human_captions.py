@@ -1,0 +1,110 @@
+"""Hand-written, CUB-style captions (``tests/data/human_captions.jsonl``) and ``human_text_match``."""
+
+import os
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+import json  # noqa: E402
+import re  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from t2i_core.errors import UserError  # noqa: E402
+
+FILE = Path(__file__).resolve().parent / "data" / "human_captions.jsonl"
+# colour words people use that are not one of the ten base names (nor "gray")
+SYNONYMS = {"scarlet", "crimson", "ruby", "cherry", "vermilion", "brick", "cardinal", "tangerine",
+            "pumpkin", "apricot", "rusty", "rust", "burnt", "lemon", "golden", "canary", "mustard",
+            "butter", "sunny", "olive", "emerald", "lime", "moss", "jade", "cobalt", "azure", "navy",
+            "sapphire", "sky", "royal", "violet", "lavender", "plum", "lilac", "mauve", "amethyst",
+            "chestnut", "chocolate", "tan", "cinnamon", "tawny", "ebony", "jet", "sooty", "coal",
+            "raven", "inky", "snowy", "snow", "ivory", "cream", "creamy", "pearly", "chalk", "milky",
+            "slate", "ash", "silver", "silvery", "charcoal", "smoky", "pewter", "dove"}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from t2i_core import T2IPipeline
+
+    return T2IPipeline.from_preset("tiny", seed=0)
+
+
+@pytest.fixture(scope="module")
+def judge():
+    from t2i_core.eval.judge import load_judge
+
+    return load_judge()
+
+
+def test_human_captions_file_is_varied_and_covers_every_value():
+    from t2i_core.data.synthbirds import COLORS, VALUES
+    from t2i_core.eval.evaluate import HUMAN_CAPTIONS, load_human_captions
+
+    assert HUMAN_CAPTIONS == FILE
+    lines = FILE.read_text(encoding="utf-8").splitlines()
+    assert len(lines) >= 150
+    for n, line in enumerate(lines, start=1):
+        row = json.loads(line)
+        assert set(row) == {"caption", "attributes"}, n
+        assert row["attributes"] and all(v in VALUES[k] for k, v in row["attributes"].items()), n
+    captions, wants = load_human_captions(FILE)
+    assert len(captions) == len(lines) and len(set(captions)) == len(captions)
+    for part in ("crown", "wing", "belly"):
+        assert {w[part] for w in wants if part in w} == set(COLORS), part
+    assert {w["beak"] for w in wants if "beak" in w} == {"short", "long"}
+    with_synonym = [c for c in captions if SYNONYMS & set(re.findall(r"[a-z]+", c.lower()))]
+    assert len(with_synonym) >= 50
+
+
+@pytest.mark.parametrize("line, words", [
+    ("{not json", "not valid JSON"),
+    ('["a list"]', "expected an object"),
+    ('{"attributes": {"crown": "red"}}', '"caption"'),
+    ('{"caption": "a red bird"}', '"attributes"'),
+    ('{"caption": "a red bird", "attributes": {"tail": "red"}}', "unknown part 'tail'"),
+    ('{"caption": "a bird", "attributes": {"crown": "scarlet"}}', "unknown crown value 'scarlet'"),
+    ('{"caption": "a bird", "attributes": {"beak": "medium"}}', "unknown beak value 'medium'"),
+])
+def test_loader_names_the_file_and_line(tmp_path, line, words):
+    from t2i_core.eval.evaluate import load_human_captions
+
+    path = tmp_path / "bad.jsonl"
+    good = '{"caption": "a bird with a grey crown", "attributes": {"crown": "gray"}}'
+    path.write_text(f"{good}\n\n{line}\n", encoding="utf-8")
+    with pytest.raises(UserError) as err:
+        load_human_captions(path)
+    assert str(path) in str(err.value) and "line 3" in str(err.value) and words in str(err.value)
+    path.write_text(good + "\n", encoding="utf-8")
+    assert load_human_captions(path) == (["a bird with a grey crown"], [{"crown": "grey"}])
+    with pytest.raises(UserError, match="not found"):
+        load_human_captions(tmp_path / "missing.jsonl")
+
+
+def test_quick_evaluate_reports_human_text_match(tiny, judge, tmp_path, monkeypatch):
+    from t2i_core.eval import evaluate as E
+
+    result = E.evaluate(tiny, judge=judge, quick=True, out_dir=tmp_path / "eval")
+    section = result["human_text_match"]
+    assert section["n_captions"] == 16 and section["images_per_caption"] == E.QUICK["per_caption"]
+    assert section["source"] == str(FILE) and section["checked"] > 0
+    for value in (section["per_attribute"], section["all_correct"], *section["by_attribute"].values()):
+        assert 0.0 <= value <= 1.0
+    assert "| human_text_match.per_attribute |" in (tmp_path / "eval" / "report.md").read_text()
+    # an explicit file; without the default file the section is None-valued with a note
+    own = tmp_path / "own.jsonl"
+    own.write_text('{"caption": "a bird with scarlet wings", "attributes": {"wing": "red"}}\n')
+    assert E.evaluate(tiny, judge=judge, quick=True, human_captions=own)["human_text_match"]["n_captions"] == 1
+    monkeypatch.setattr(E, "HUMAN_CAPTIONS", tmp_path / "absent.jsonl")
+    missing = E.evaluate(tiny, judge=judge, quick=True)["human_text_match"]
+    assert missing["per_attribute"] is None and missing["n_captions"] is None and missing["note"]
+
+
+def test_cli_rejects_a_bad_human_captions_file(tmp_path, capsys):
+    from t2i_core.__main__ import main
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"caption": "a bird", "attributes": {"crown": "pink"}}\n', encoding="utf-8")
+    assert main(["evaluate", "--preset", "tiny", "--quick", "--human-captions", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "line 1" in err
