@@ -61,3 +61,35 @@ def test_missing_weights_say_the_bundled_model_is_the_default(tmp_path):
                                 "--out", str(tmp_path / "g.png")))
     assert "leave out --weights to use the bundled model" in line and "copy it to" not in line
     assert "train-text" in line and "--recipe fast" in line
+
+
+def test_bundled_config_records_no_machine_paths():
+    """weights/synthbirds/config.json travels to other machines: no absolute path may sit in it
+    where a command would take it as a default."""
+    import json
+
+    def strings(x):
+        if isinstance(x, dict):
+            for v in x.values():
+                yield from strings(v)
+        elif isinstance(x, list):
+            for v in x:
+                yield from strings(v)
+        elif isinstance(x, str):
+            yield x
+
+    config = json.loads((ROOT / "weights" / "synthbirds" / "config.json").read_text())
+    assert "cache_dir" not in config
+    assert not [s for s in strings(config) if s.startswith(("/", "~")) or ":\\\\" in s]
+
+
+def test_train_style_says_when_the_recorded_dataset_is_not_here(tmp_path):
+    import shutil
+
+    weights = tmp_path / "w"
+    shutil.copytree(ROOT / "weights" / "synthbirds", weights)
+    line = _one_error_line(subprocess.run(
+        [sys.executable, "-m", "t2i_core", "train-style", "--weights", str(weights), "--steps", "1"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,  # no data/synthbirds here
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}))
+    assert "data/synthbirds" in line and "not here" in line and "--data" in line

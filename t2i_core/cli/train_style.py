@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 HELP = ("Train the style encoder S (image -> z) on the frozen generator of a weights folder with "
         "L_style = ||z - S(G(z, phi(t)))||^2, report the loss on held-out z, and add "
         "style_encoder to the weights folder.")
@@ -40,13 +42,18 @@ def _embedding_pools(args, config, folder, states):
     root = args.data or config.get("dataset", {}).get("root")
     if not root:
         raise UserError(f"{folder} does not record its dataset: pass --data")
+    if not args.data and not Path(root).is_dir():
+        raise UserError(f"{folder} was trained on {root}, which is not here: pass --data "
+                        "(e.g. make one with `python -m t2i_core make-dataset --out data/synthbirds`)")
     index = open_dataset(root)
     if "text_encoder" in states:
         from ..text.cache import caption_embeddings
         from ..text.loading import load_text_encoder
         from .train import _cache_dir
 
-        cache = args.cache_dir or config.get("cache_dir") or _cache_dir(args, index.root)
+        recorded = config.get("cache_dir")  # another machine's cache path is no default here
+        cache = args.cache_dir or (recorded if recorded and Path(recorded).is_dir() else None) \
+            or _cache_dir(args, index.root)
         emb, offsets = caption_embeddings(load_text_encoder(folder), index, cache,
                                           progress=not args.no_progress)
     else:
