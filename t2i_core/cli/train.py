@@ -122,40 +122,6 @@ def _synthbirds_seed(root) -> dict:
     return {"synthbirds_seed": int(meta["seed"])} if meta and isinstance(meta.get("seed"), int) else {}
 
 
-def _cache_dir(args, data_root):
-    import os
-    from pathlib import Path
-
-    if args.cache_dir:
-        return Path(args.cache_dir)
-    here = Path(data_root) / ".t2i_cache"
-    if os.access(here if here.exists() else Path(data_root), os.W_OK):
-        return here
-    return Path.home() / ".cache" / "t2i_core"
-
-
-def load_embeddings(args, index, dist, progress: bool):
-    """(caption embeddings, offsets, text encoder (config, state) or None, run info, φ module or None)."""
-    from ..config import to_dict
-    from ..train import distributed as du
-    from ..train.gan_data import record_embeddings
-
-    if not args.text_encoder:
-        emb, offsets = record_embeddings(index)
-        return emb, offsets, None, {"embeddings": "shipped with the dataset"}, None
-    from ..text.cache import caption_embeddings
-    from ..text.loading import load_text_encoder
-
-    encoder = load_text_encoder(args.text_encoder)
-    cache = _cache_dir(args, index.root)
-    if dist.is_main:  # rank 0 fills the cache, the others then read it
-        caption_embeddings(encoder, index, cache, progress=progress)
-    du.barrier(dist)
-    emb, offsets = caption_embeddings(encoder, index, cache)
-    te = (to_dict(encoder.cfg), {k: v.detach().cpu() for k, v in encoder.state_dict().items()})
-    return emb, offsets, te, {"text_encoder_source": str(args.text_encoder), "cache_dir": str(cache)}, encoder
-
-
 def _image_encoder(args, cfg):
     """The frozen DS-SJE θ of --text-encoder, when the recipe uses it (``theta_weight > 0``)."""
     if cfg.theta_weight <= 0:
@@ -224,6 +190,7 @@ def run(args) -> int:
     from ..train.gan_data import load_split
     from ..train.gan_trainer import Trainer
     from ..train.losses import check_variant
+    from ..text.cache import load_embeddings
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -241,7 +208,8 @@ def run(args) -> int:
         _warn_slow_bf16(cfg, dist)
     try:
         index = open_dataset(data_root, progress=progress)
-        emb, offsets, te, info, encoder = load_embeddings(args, index, dist, progress)
+        emb, offsets, te, info, encoder = load_embeddings(args.text_encoder, index, dist, progress,
+                                                          cache_dir=args.cache_dir)
         data = load_split(index, cfg.split, emb, offsets, rank=dist.rank, world=dist.world_size,
                           load_size=cfg.load_size, progress=progress)
         del emb

@@ -47,13 +47,12 @@ def _embedding_pools(args, config, folder, states):
                         "(e.g. make one with `python -m t2i_core make-dataset --out data/synthbirds`)")
     index = open_dataset(root)
     if "text_encoder" in states:
-        from ..text.cache import caption_embeddings
+        from ..text.cache import caption_embeddings, default_cache_dir
         from ..text.loading import load_text_encoder
-        from .train import _cache_dir
 
         recorded = config.get("cache_dir")  # another machine's cache path is no default here
         cache = args.cache_dir or (recorded if recorded and Path(recorded).is_dir() else None) \
-            or _cache_dir(args, index.root)
+            or default_cache_dir(index.root)
         emb, offsets = caption_embeddings(load_text_encoder(folder), index, cache,
                                           progress=not args.no_progress)
     else:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 from ..errors import UserError
 from .ablation_report import VARIANTS, claims, write_markdown
@@ -24,15 +23,15 @@ from .ablation_report import VARIANTS, claims, write_markdown
 def load_training_data(data, text_encoder, *, split: str = "trainval", load_size: int = 76,
                        cache_dir=None, progress: bool = True):
     """(index, GANData, text encoder (config, state) | None, run info) — shared by all variants."""
-    from ..cli.train import load_embeddings
+    from ..text.cache import load_embeddings
     from ..data.dataset import DataIndex, open_dataset
     from ..train import distributed as du
     from ..train.gan_data import load_split
 
     index = data if isinstance(data, DataIndex) else open_dataset(data, progress=progress)
     dist = du.init_from_env("cpu")
-    args = SimpleNamespace(text_encoder=str(text_encoder) if text_encoder else None, cache_dir=cache_dir)
-    emb, offsets, te, info, _ = load_embeddings(args, index, dist, progress)
+    emb, offsets, te, info, _ = load_embeddings(str(text_encoder) if text_encoder else None, index, dist,
+                                                progress, cache_dir=cache_dir)
     gan_data = load_split(index, split, emb, offsets, load_size=load_size, progress=progress)
     info["dataset"] = {"root": str(index.root), "format": index.format}
     return index, gan_data, te, info

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -105,3 +106,34 @@ def caption_embeddings(encoder, index, cache_dir, *, batch_size: int = 512,
     meta = {"cache_version": CACHE_VERSION, "encoder": encoder_hash(encoder), "captions": captions_hash(index)}
     atomic_write(path, lambda tmp: save_file({"emb": emb, "offsets": offsets}, tmp, metadata=meta))
     return emb, offsets
+
+
+def default_cache_dir(data_root, cache_dir=None) -> Path:
+    """``cache_dir`` when given, else ``<data>/.t2i_cache`` where writable, else ~/.cache/t2i_core."""
+    if cache_dir:
+        return Path(cache_dir)
+    here = Path(data_root) / ".t2i_cache"
+    if os.access(here if here.exists() else Path(data_root), os.W_OK):
+        return here
+    return Path.home() / ".cache" / "t2i_core"
+
+
+def load_embeddings(text_encoder, index, dist, progress: bool, cache_dir=None):
+    """(caption embeddings, offsets, text encoder (config, state) or None, run info, φ module or
+    None) for training G: φ's embeddings of every caption (cached), or the dataset's own when
+    ``text_encoder`` is None."""
+    from ..train import distributed as du
+    from ..train.gan_data import record_embeddings
+    from .loading import load_text_encoder
+
+    if not text_encoder:
+        emb, offsets = record_embeddings(index)
+        return emb, offsets, None, {"embeddings": "shipped with the dataset"}, None
+    encoder = load_text_encoder(text_encoder)
+    cache = default_cache_dir(index.root, cache_dir)
+    if dist.is_main:  # rank 0 fills the cache, the others then read it
+        caption_embeddings(encoder, index, cache, progress=progress)
+    du.barrier(dist)
+    emb, offsets = caption_embeddings(encoder, index, cache)
+    te = (to_dict(encoder.cfg), {k: v.detach().cpu() for k, v in encoder.state_dict().items()})
+    return emb, offsets, te, {"text_encoder_source": str(text_encoder), "cache_dir": str(cache)}, encoder
