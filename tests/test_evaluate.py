@@ -15,20 +15,6 @@ KEYS = {"judge": ["accuracy_on_real"],
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    from t2i_core import T2IPipeline
-
-    return T2IPipeline.from_preset("tiny", seed=0)
-
-
-@pytest.fixture(scope="module")
-def judge():
-    from t2i_core.eval.judge import load_judge
-
-    return load_judge()
-
-
-@pytest.fixture(scope="module")
 def quick_result(tiny, judge, tmp_path_factory):
     from t2i_core.eval.evaluate import evaluate
 

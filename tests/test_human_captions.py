@@ -23,20 +23,6 @@ SYNONYMS = {"scarlet", "crimson", "ruby", "cherry", "vermilion", "brick", "cardi
             "slate", "ash", "silver", "silvery", "charcoal", "smoky", "pewter", "dove"}
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    from t2i_core import T2IPipeline
-
-    return T2IPipeline.from_preset("tiny", seed=0)
-
-
-@pytest.fixture(scope="module")
-def judge():
-    from t2i_core.eval.judge import load_judge
-
-    return load_judge()
-
-
 def test_human_captions_file_is_varied_and_covers_every_value():
     from t2i_core.data.synthbirds import COLORS, VALUES
     from t2i_core.eval.evaluate import HUMAN_CAPTIONS, load_human_captions
