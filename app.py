@@ -109,8 +109,9 @@ def _noise_tab(pipe, demo) -> None:
 
 def _style_tab(pipe, examples) -> None:
     gr.Markdown("The style encoder reads the photo's style ŝ = S(x) (pose, background) and the "
-                "generator redraws it with each caption: x̂ = G(ŝ, φ(t)) (§4.4). The photo is "
-                "resized to 64×64 first.")
+                "generator redraws it with each caption: x̂ = G(ŝ, φ(t)) (§4.4). Only the photo's "
+                "**centred square** is read (the longer side's margins are cut off), resized to "
+                "64×64: keep the bird in the middle.")
     with gr.Row():
         with gr.Column():
             image = _upload("Bird photo")

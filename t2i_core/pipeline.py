@@ -23,6 +23,7 @@ from .pipeline_utils import (MAX_IMAGES, LRU, array_to_pil, caption_list, check_
 COMPONENTS = ("text_encoder", "generator", "discriminator", "style_encoder")
 REQUIRED = ("text_encoder", "generator")
 MAX_SEED = 2**63 - 1
+CROPS = ("center", "squash")  # how a photo becomes the 64x64 square the networks read
 _RESERVED = ("format_version", "package_version", "files", "components")
 
 TRAINING_COMMANDS = (
@@ -229,19 +230,24 @@ class T2IPipeline:
         with torch.inference_mode():
             return [to_pil(g(z[i : i + 1], emb[i : i + 1])[0]) for i in range(z.shape[0])]
 
-    def image_tensor(self, image):
-        """A PIL image, uint8 array or path → [1, 3, 64, 64] in [-1, 1] (Reed's square resize)."""
+    def image_tensor(self, image, crop: str = "center"):
+        """A PIL image, uint8 array or path → [1, 3, 64, 64] in [-1, 1]. ``crop="center"``
+        takes the largest centred square first (a photo keeps its proportions); ``"squash"``
+        resizes the whole image to a square as Reed's loader does."""
         import numpy as np
         import torch
 
-        from .data.images import open_image, resize_square
+        from .data.images import center_square, open_image, resize_square
 
+        if crop not in CROPS:
+            raise UserError(f"unknown crop {crop!r}: choose one of {', '.join(CROPS)}")
         size = int(self.configs["generator"].image_size)
         if isinstance(image, np.ndarray):
             image = array_to_pil(image)
         if image is None:
             raise UserError("no image given")
-        im = resize_square(open_image(image, min_size=size), size)
+        im = open_image(image, min_size=size)
+        im = resize_square(center_square(im) if crop == "center" else im, size)
         arr = np.asarray(im, dtype=np.float32)
         return torch.from_numpy(arr / 127.5 - 1.0).permute(2, 0, 1).unsqueeze(0).contiguous()
 
@@ -302,31 +308,32 @@ class T2IPipeline:
 
         return self._frame_cache.get_or_make(("noise", clean, int(seed_a), int(seed_b), alpha), make).copy()
 
-    def style_of(self, image):
-        """ŝ = S(x) [1, z_dim] for one image (§4.4)."""
+    def style_of(self, image, crop: str = "center"):
+        """ŝ = S(x) [1, z_dim] for one image (§4.4); ``crop`` as in ``image_tensor``."""
         import torch
 
         s = self._need("style_encoder", "style transfer")
-        x = self.image_tensor(image)
+        x = self.image_tensor(image, crop)
         with torch.inference_mode():
             return s(x).float()
 
-    def transfer_style(self, image, captions, seed: int = 0) -> list:
+    def transfer_style(self, image, captions, seed: int = 0, crop: str = "center") -> list:
         """§4.4: ŝ = S(x), then G(ŝ, φ(t)) for each caption. ``seed`` is accepted for a uniform
-        signature; S is deterministic, so it does not change the result."""
+        signature; S is deterministic, so it does not change the result. ``crop``: "center"
+        (default: the largest centred square of the photo) or "squash" (the whole image)."""
         self._reset_notices()
         check_int("seed", seed, 0, MAX_SEED)
-        style = self.style_of(image)
+        style = self.style_of(image, crop)
         emb = self.embed(captions)
         return self._draw(style.expand(emb.shape[0], -1), emb)
 
-    def match_scores(self, image, captions) -> list[float]:
+    def match_scores(self, image, captions, crop: str = "center") -> list[float]:
         """sigmoid(D(x, φ(t))) per caption: how well the matching-aware D thinks each fits (§4.2)."""
         import torch
 
         d = self._need("discriminator", "match scores")
         self._reset_notices()
-        x = self.image_tensor(image)
+        x = self.image_tensor(image, crop)
         emb = self.embed(captions)
         with torch.inference_mode():
             return [float(torch.sigmoid(d(x, emb[i : i + 1]).reshape(-1)[0])) for i in range(emb.shape[0])]

@@ -9,7 +9,8 @@ from t2i_core.errors import UserError
 KEYS = {"judge": ["accuracy_on_real"],
         "text_match": ["split", "per_attribute", "all_correct"],
         "style_transfer": ["facing_kept", "background_delta_e", "content_per_attribute"],
-        "roc_auc": ["pose", "background"],
+        "style_transfer_degraded": ["facing_kept", "background_delta_e", "degradation"],
+        "roc_auc": ["pose", "background", "pose_vs_oracle", "background_vs_oracle"],
         "diversity": ["facing_left_share"],
         "text_encoder": ["zero_shot_top1"]}
 
@@ -42,6 +43,13 @@ def test_quick_evaluate_returns_every_key(quick_result):
     assert result["judge"]["accuracy_on_real"] >= 0.95  # the judge reads real renders
     assert result["text_encoder"]["zero_shot_top1"] is None  # a preset ships no image encoder θ
     assert 0.0 <= result["roc_auc"]["oracle_pose"] <= 1.0  # what a perfect S would score
+    roc = result["roc_auc"]
+    assert roc["pose_vs_oracle"] == pytest.approx(roc["pose"] / roc["oracle_pose"], abs=1e-3)
+    tm = result["text_match"]
+    assert tm["worst_attribute"] == min(tm["by_attribute"].values())
+    # the degraded renders are other pictures than the clean ones, so S reads other styles
+    clean, bad = result["style_transfer"], result["style_transfer_degraded"]
+    assert bad["n_images"] == clean["n_images"] and bad["background_delta_e"] != clean["background_delta_e"]
     json.dumps(result)
 
 
@@ -57,7 +65,8 @@ def test_report_and_figures_written(quick_result):
     _, out = quick_result
     report = (out / "report.md").read_text()
     assert "text_match.per_attribute" in report and "roc.png" in report
-    for name in ("text_match.png", "style_transfer.png", "roc.png", "diversity.png", "evaluation.json"):
+    assert "style_transfer_degraded.facing_kept" in report and "roc_auc.pose_vs_oracle" in report
+    for name in ("text_match.png", "style_transfer.png", "style_transfer_degraded.png", "roc.png", "diversity.png", "evaluation.json"):
         assert (out / name).stat().st_size > 0, name
 
 

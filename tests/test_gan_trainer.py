@@ -196,17 +196,18 @@ def test_train_and_train_style_commands(tiny_synthbirds, tmp_path):
     assert main(["train", *common, "--steps", "3", "--resume"]) == 0
     assert json.loads((run / "config.json").read_text())["training"]["steps"] == 3
     assert main(["train-style", "--weights", str(run / "weights"), "--steps", "3", "--batch-size", "8",
-                 "--eval-every", "0", "--no-progress", "--device", "cpu"]) == 0
+                 "--eval-every", "0", "--no-progress", "--device", "cpu", "--augment"]) == 0
     config, states = load_weights(run / "weights")
     assert set(states) == {"text_encoder", "generator", "discriminator", "style_encoder"}
     assert config["training"]["final_step"] == 3 and config["style_training"]["result"]["step"] == 3
+    assert config["style_training"]["augment"] is True
     assert set(config["components"]) == set(states)
     assert config["dataset"]["synthbirds_seed"] == 0  # evaluate's procedural test classes follow it
     assert json.loads((run / "config.json").read_text())["dataset"]["synthbirds_seed"] == 0
     assert torch.equal(states["text_encoder"]["proj.weight"], te.state_dict()["proj.weight"])
     assert (run / "weights" / "style_checkpoint.pt").is_file()
     assert main(["train-style", "--weights", str(run / "weights"), "--steps", "4", "--batch-size", "8",
-                 "--eval-every", "0", "--no-progress", "--device", "cpu", "--resume"]) == 0
+                 "--eval-every", "0", "--no-progress", "--device", "cpu", "--augment", "--resume"]) == 0
     assert load_weights(run / "weights")[0]["style_training"]["result"]["step"] == 4
 
 
@@ -231,7 +232,8 @@ def test_style_encoder_learns_to_recover_z_on_held_out_noise(random_data):
     assert final["heldout_loss"] < 0.5 * min(before, final["baseline_loss"]), (before, final)
 
 
-def test_style_trainer_checkpoint_resumes_exactly(random_data, tmp_path):
+@pytest.mark.parametrize("augment", [False, True])
+def test_style_trainer_checkpoint_resumes_exactly(random_data, tmp_path, augment):
     from t2i_core.config import GeneratorConfig, StyleEncoderConfig
     from t2i_core.errors import UserError
     from t2i_core.models import Generator
@@ -242,7 +244,8 @@ def test_style_trainer_checkpoint_resumes_exactly(random_data, tmp_path):
     g = Generator(GeneratorConfig(z_dim=8, embed_dim=32, proj_dim=8, ngf=8)).eval()
 
     def make(steps, name, **kw):
-        cfg = StyleTrainConfig(steps=steps, batch_size=8, eval_every=2, eval_size=16, standing_stats_batches=1, **kw)
+        cfg = StyleTrainConfig(steps=steps, batch_size=8, eval_every=2, eval_size=16, standing_stats_batches=1,
+                               augment=augment, **kw)
         return StyleTrainer(cfg, g, StyleEncoderConfig(z_dim=8, ndf=8), embedding_sampler(random_data),
                             checkpoint=tmp_path / name / "style_checkpoint.pt", ckpt_every=2)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+import torch
 
 from t2i_core.errors import CheckpointError, UserError
 
@@ -125,6 +126,21 @@ def test_transfer_style_and_match_scores_accept_pil_array_and_path(pipe, tmp_pat
         pipe.match_scores(tmp_path / "bad.png", [CAP])
     with pytest.raises(UserError):
         pipe.transfer_style(photo, [])
+
+
+def test_photos_are_read_from_their_centred_square_unless_told_to_squash(pipe):
+    wide = np.zeros((64, 192, 3), np.uint8)
+    wide[:, :64] = (255, 0, 0)                                        # red left third
+    wide[:, 64:128] = (0, 200, 0)                                     # green middle
+    wide[:, 128:] = (0, 0, 255)                                       # blue right third
+    centre = pipe.image_tensor(wide)
+    assert centre.shape == (1, 3, 64, 64)
+    assert torch.allclose(centre, pipe.image_tensor(wide[:, 64:128]))  # the green square only
+    squashed = pipe.image_tensor(wide, crop="squash")
+    assert squashed[0, 0, :, :10].mean() > 0.9 and squashed[0, 2, :, -10:].mean() > 0.9
+    assert not same(pipe.transfer_style(wide, [CAP])[0], pipe.transfer_style(wide, [CAP], crop="squash")[0])
+    with pytest.raises(UserError, match="unknown crop"):
+        pipe.image_tensor(wide, crop="stretch")
 
 
 def test_slider_frames_are_cached_as_copies(pipe):

@@ -251,3 +251,64 @@ def test_ablate_trains_each_variant_with_the_papers_recipe(monkeypatch, tmp_path
         assert cfg.recipe == "paper"
         for key in RECIPES["fast"]:
             assert getattr(cfg, key) == getattr(default, key), key
+
+
+def test_class_prototypes_and_hard_wrong_texts():
+    from t2i_core.train.gan_data import HardWrong, class_prototypes, from_arrays
+
+    # 6 classes × 3 images, one caption each; classes 2k and 2k+1 are near twins in φ
+    torch.manual_seed(0)
+    centres = torch.randn(3, E).repeat_interleave(2, 0) + 0.05 * torch.randn(6, E)
+    labels = torch.arange(6).repeat_interleave(3) * 2 + 10          # sparse labels: rows ≠ labels
+    emb = centres.repeat_interleave(3, 0) + 0.01 * torch.randn(18, E)
+    data = from_arrays(np.zeros((18, 3, 8, 8), np.uint8), emb, torch.arange(19), labels, grid_rows=0)
+    protos, row = class_prototypes(data)
+    assert protos.shape == (6, E) and row[10] == 0 and row[20] == 5 and row[11] == -1
+    assert torch.allclose(protos[1], emb[3:6].mean(0), atol=1e-3)   # float16 cache
+    idx = torch.arange(18).repeat(20)
+    hard = HardWrong(data, p=1.0, k=1)(idx)
+    assert (data.labels[hard] != data.labels[idx]).all()
+    twin = (row[data.labels[idx]] // 2 == row[data.labels[hard]] // 2)
+    assert twin.all()                                               # always the nearest class
+    some = HardWrong(data, p=0.0, k=1)(idx)
+    assert (data.labels[some] != data.labels[idx]).all() and not twin.eq(
+        row[data.labels[idx]] // 2 == row[data.labels[some]] // 2).all()
+
+
+def test_class_negatives_score_fakes_against_every_class_prototype():
+    from t2i_core.train.gan_step import _match
+
+    torch.manual_seed(0)
+    protos = torch.randn(5, E)
+    batch = {"labels": torch.tensor([7, 9, 7]), "class_emb": protos,
+             "class_row": torch.tensor([-1] * 7 + [3, -1, 1])}
+    h = torch.randn(3, E)
+    right = _match(protos[[3, 1, 3]], h, torch.arange(3), batch, 0.1)
+    wrong = _match(protos[[0, 2, 4]], h, torch.arange(3), batch, 0.1)
+    assert right < 0.01 < 1.0 < wrong
+    # without prototypes the batch's captions are the negatives (the paper-era DAMSM form)
+    del batch["class_emb"]
+    assert _match(h, h, torch.arange(3), batch, 0.1) < 0.01
+
+
+def test_trainer_runs_with_class_negatives_and_hard_wrong_texts(tiny_synthbirds, tmp_path):
+    from t2i_core.data.dataset import open_dataset
+    from t2i_core.train.gan_data import load_split, standin_embeddings
+    from t2i_core.train.gan_trainer import Trainer
+
+    index = open_dataset(tiny_synthbirds)
+    data = load_split(index, "all", *standin_embeddings(index, dim=32), progress=False)
+
+    def cfg(**kw):
+        return GANTrainConfig(preset="tiny", steps=3, batch_size=8, sample_every=0, ckpt_every=0, log_every=1,
+                              standing_stats_batches=2, device="cpu",
+                              **{**RECIPES["fast"], "theta_weight": 0.0, **kw})
+
+    tr = Trainer(cfg(match_negatives="classes", hard_wrong=0.5), data, tmp_path / "run", progress=False)
+    tr.train(export=False)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    steps = [r for r in rows if "d_match" in r]
+    assert len(steps) == 3 and all(np.isfinite(r["d_match"]) and np.isfinite(r["g_match"]) for r in steps)
+    for bad, msg in ((dict(match_negatives="all"), "match-negatives"), (dict(hard_wrong=2.0), "hard-wrong")):
+        with pytest.raises(UserError, match=msg):
+            Trainer(cfg(**bad), data, tmp_path / "bad", progress=False)

@@ -42,6 +42,11 @@ _SETTINGS = [
     ("--theta-weight", "theta_weight", float, "weight of G's matching loss through the frozen "
                                               "DS-SJE image encoder of --text-encoder (0 = off)"),
     ("--match-tau", "match_tau", float, "temperature of the matching losses"),
+    ("--match-negatives", "match_negatives", str, "what the matching losses contrast an image against: "
+                                                  "batch (the batch's other captions) or classes (every "
+                                                  "training class's mean caption, as DS-SJE does)"),
+    ("--hard-wrong", "hard_wrong", float, "share of GAN-CLS wrong texts taken from the 10 classes "
+                                          "nearest in phi-space instead of any other class (0 = paper)"),
     ("--eval-every", "eval_every", int, "time-to-quality curve: text match on unseen classes every N "
                                         "steps, logged with the training CPU time (0 = off)"),
     ("--eval-captions", "eval_captions", int, "test captions per curve point (2 images each)"),

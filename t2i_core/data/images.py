@@ -185,3 +185,14 @@ def resize_square(im: Image.Image, size: int) -> Image.Image:
     if im.size == (size, size):
         return im
     return im.resize((size, size), Image.BILINEAR, reducing_gap=None)
+
+
+def center_square(im: Image.Image) -> Image.Image:
+    """The largest centred square of ``im`` (a photo keeps its proportions instead of being
+    squashed; the cropped margins go)."""
+    w, h = im.size
+    if w == h:
+        return im
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    return im.crop((left, top, left + side, top + side))

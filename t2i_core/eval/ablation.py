@@ -57,21 +57,14 @@ def train_variant(variant: str, gan_data, te, info, run_dir, *, steps: int, seed
 
 def train_style_encoder(weights: Path, *, steps: int, seed: int, progress: bool,
                         batch_size: int | None = None) -> None:
-    """Add S to a weights folder through the ``train-style`` command's own code path
-    (``batch_size``: G samples per step and per standing-statistics batch; None = its default)."""
-    import argparse
+    """Add S to a weights folder with the ``train-style`` workflow (``batch_size``: G samples
+    per step and per standing-statistics batch; None = its default)."""
+    from ..train.style_trainer import StyleTrainConfig, train_style
 
-    from ..cli import train_style
-
-    parser = argparse.ArgumentParser()
-    train_style.add_arguments(parser)
-    argv = ["--weights", str(weights), "--steps", str(steps), "--seed", str(seed)]
+    cfg = StyleTrainConfig(steps=steps, seed=seed)
     if batch_size is not None:
-        argv += ["--batch-size", str(batch_size)]
-    if not progress and any("--no-progress" in a.option_strings for a in parser._actions):
-        argv.append("--no-progress")
-    if train_style.run(parser.parse_args(argv)):
-        raise UserError(f"train-style failed for {weights}")
+        cfg.batch_size = batch_size
+    train_style(weights, cfg, progress=progress)
 
 
 def run_ablation(*, data, steps: int, out, text_encoder=None, style_steps: int | None = None,

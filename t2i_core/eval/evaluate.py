@@ -11,9 +11,12 @@ Sections (each its own seed stream, so the result is deterministic for ``seed``)
   their intended attributes, from a JSONL file (default ``tests/data/human_captions.jsonl``).
 - ``style_transfer`` (§4.4): x̂ = G(S(x), φ(t_B)) for real x; facing kept, median CIEDE2000 between
   x's true background and the judge's reading of x̂, content accuracy for t_B.
+- ``style_transfer_degraded``: the same on the same renders after blur, sensor noise, JPEG at
+  quality 30 and a random crop (``data.degrade.degrade_for_eval``): does S read photos?
 - ``roc_auc`` (§5.2): k-means of real images by background colour and by pose (facing, tilt,
   x, y; z-scored), ROC AUC of cos(S(x_i), S(x_j)) for "same cluster" over all pairs; the same
-  AUC of the true style factors (``oracle_*``) says what a perfect S would score.
+  AUC of the true style factors (``oracle_*``) says what a perfect S would score
+  (``*_vs_oracle``: the ratio).
 - ``diversity``: share of left-facing birds over many z per caption, averaged over captions.
 - ``text_encoder``: zero-shot top-1 of φ/θ on the test classes (``text.zero_shot``).
 A metric that the weights cannot support (no style encoder, no image encoder) is ``None`` with
@@ -28,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.degrade import degrade_for_eval
 from ..data.synthbirds import VALUES
 from ..errors import UserError
 from . import metrics as M
@@ -123,6 +127,7 @@ def text_match(nets, judge, source, sizes, seed, figures) -> dict:
     return {"split": "test", "per_attribute": _r(acc["per_attribute"]),
             "all_correct": _r(acc["all_correct"]),
             "by_attribute": {a: _r(v) for a, v in acc["by_attribute"].items()},
+            "worst_attribute": _r(min(acc["by_attribute"].values())),
             "checked": acc["checked"], "n_captions": len(captions), "images_per_caption": k}
 
 
@@ -193,7 +198,9 @@ def human_text_match(nets, judge, human, sizes, seed) -> dict:
             "source": str(path)}
 
 
-def style_transfer(nets, judge, source, real, sizes, seed, figures) -> dict:
+def style_transfer(nets, judge, source, real, sizes, seed, figures, degraded: bool = False) -> dict:
+    """§4.4 on real renders, or (``degraded``) on the same renders after ``degrade_for_eval``
+    (blur, noise, JPEG 30, crop: what a photo looks like next to a render), same captions."""
     keys = ("facing_kept", "background_delta_e", "content_per_attribute")
     if nets.style_encoder is None:
         return _no_style("the weights have no style encoder (run train-style)", keys)
@@ -201,7 +208,8 @@ def style_transfer(nets, judge, source, real, sizes, seed, figures) -> dict:
         return _no_style("no real images with ground-truth style", keys)
     n = min(sizes["transfer"], len(real.images))
     captions = source.captions(n, _rng(seed, 2))
-    out = nets.generate(nets.style(real.images[:n]), nets.embed(captions))
+    images = degrade_for_eval(real.images[:n], _rng(seed, 5)) if degraded else real.images[:n]
+    out = nets.generate(nets.style(images), nets.embed(captions))
     preds = judge.predict_tensor(out)
     facing = np.mean([p["facing"] == s["facing"] for p, s in zip(preds, real.styles[:n])])
     true_bg = [s["background_rgb"] for s in real.styles[:n]]
@@ -209,14 +217,16 @@ def style_transfer(nets, judge, source, real, sizes, seed, figures) -> dict:
     want = [mentioned(c) for c in captions]
     keep = [i for i, w in enumerate(want) if w]
     acc = M.attribute_accuracy([preds[i] for i in keep], [want[i] for i in keep])
-    figures["style_transfer"] = (real.images[:8], out[:8], captions[:8])
+    figures["style_transfer_degraded" if degraded else "style_transfer"] = (images[:8], out[:8], captions[:8])
+    extra = {"degradation": "Gaussian blur σ 1 px, noise σ 8/255, JPEG quality 30, random crop "
+                            "keeping 85-95% of the side (data/degrade.py)"} if degraded else {}
     return {"facing_kept": _r(facing),
             "background_delta_e": _r(np.median(M.delta_e_rgb(true_bg, got_bg)), 3),
             "background_delta_e76": _r(np.median(M.delta_e_rgb(true_bg, got_bg, "cie76")), 3),
             "content_per_attribute": _r(acc["per_attribute"]),
             "content_all_correct": _r(acc["all_correct"]),
             "content_by_attribute": {a: _r(v) for a, v in acc["by_attribute"].items()},
-            "n_images": n, "delta_e": "CIEDE2000 (median); CIE76 alongside"}
+            "n_images": n, "delta_e": "CIEDE2000 (median); CIE76 alongside", **extra}
 
 
 def pose_features(styles) -> np.ndarray:
@@ -247,6 +257,7 @@ def roc_section(nets, real, sizes, seed, curves) -> dict:
         curves[name] = res
         out[name] = _r(res["auc"])
         out[f"oracle_{name}"] = _r(M.same_cluster_auc(oracle, labels)["auc"])
+        out[f"{name}_vs_oracle"] = _r(res["auc"] / out[f"oracle_{name}"])
     out.update(clusters=k, n_images=n, pairs=int(n * (n - 1) // 2),
                oracle="AUC of the true style factors (facing, tilt, x, y, scale, background RGB; "
                       "z-scored) in place of S(x): what a perfect S encoding all of them scores")
@@ -392,6 +403,8 @@ def evaluate(pipeline, *, data=None, judge=None, quick: bool = False, out_dir=No
              ("text_match", lambda: text_match(nets, judge, source, sizes, seed, figures)),
              ("human_text_match", lambda: human_text_match(nets, judge, human, sizes, seed)),
              ("style_transfer", lambda: style_transfer(nets, judge, source, real, sizes, seed, figures)),
+             ("style_transfer_degraded",
+              lambda: style_transfer(nets, judge, source, real, sizes, seed, figures, degraded=True)),
              ("roc_auc", lambda: roc_section(nets, real, sizes, seed, curves)),
              ("diversity", lambda: diversity(nets, judge, source, sizes, seed, figures)),
              ("text_encoder", lambda: text_encoder_section(pipeline, source, sizes, seed))]

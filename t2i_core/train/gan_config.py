@@ -47,6 +47,10 @@ class GANTrainConfig:
     match_weight: float = 1.0       # G's matching loss through D's head (with match_head)
     theta_weight: float = 0.0       # G's matching loss through the frozen DS-SJE θ; 0 = off
     match_tau: float = 0.1          # temperature of both matching losses
+    # negatives of both matching losses: "batch" (the batch's other captions, DAMSM) or "classes"
+    # (every training class's mean caption embedding, DS-SJE's classification; Reed et al. 2016a)
+    match_negatives: str = "batch"
+    hard_wrong: float = 0.0         # share of GAN-CLS wrong texts drawn from the nearest classes in φ
     recipe: str = "paper"           # the named bundle these settings started from (RECIPES)
     # time-to-quality curve: text match on unseen classes every N steps (0 = off)
     eval_every: int = 0

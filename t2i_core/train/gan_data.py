@@ -8,7 +8,8 @@ Everything a GAN step needs is sampled per batch with tensor ops (no DataLoader 
 * text: φ of every caption comes from the cache (``text/cache.py``), so GAN training never runs
   the text encoder; an image's embedding averages ``k`` of its captions drawn at random (§5:
   Reed averages 4).
-* wrong text for GAN-CLS: the embedding of a random image of another class.
+* wrong text for GAN-CLS: the embedding of a random image of another class (``HardWrong``: for
+  a share of the batch, of one of the nearest classes in φ).
 
 All randomness uses the global torch RNG, which the trainer saves and restores for exact resume.
 """
@@ -16,6 +17,7 @@ All randomness uses the global torch RNG, which the trainer saves and restores f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import torch
@@ -126,6 +128,52 @@ def wrong_indices(data: GANData, idx: torch.Tensor, tries: int = 10) -> torch.Te
     return wrong
 
 
+def class_prototypes(data: GANData) -> tuple[torch.Tensor, torch.Tensor]:
+    """(prototypes [C, E], row [max label + 1]): the mean caption embedding of every class in
+    the shard (DS-SJE's class text representation, Reed et al. 2016a §3) and, for a label, its
+    prototype's row (−1 for a label not in the shard)."""
+    classes = data.labels.unique()                       # sorted
+    row = torch.full((int(classes.max()) + 1,), -1, dtype=torch.long)
+    row[classes] = torch.arange(len(classes))
+    counts = (data.offsets[1:] - data.offsets[:-1])
+    cap_label = row[data.labels].repeat_interleave(counts)
+    sums = torch.zeros(len(classes), data.embed_dim).index_add_(0, cap_label, data.cap_emb.float())
+    n = torch.bincount(cap_label, minlength=len(classes)).clamp_min(1)
+    return sums / n[:, None], row
+
+
+class HardWrong:
+    """GAN-CLS wrong texts (§4.2) from near classes: for a share ``p`` of the batch, the wrong
+    caption belongs to one of the ``k`` classes whose prototypes are nearest (cosine) to the
+    image's own, so D must tell apart captions that differ in one small part (off = the paper:
+    any other class)."""
+
+    def __init__(self, data: GANData, p: float, k: int = 10):
+        protos, self.row = class_prototypes(data)
+        unit = torch.nn.functional.normalize(protos, dim=1)
+        sim = unit @ unit.t()
+        sim.fill_diagonal_(-2.0)
+        self.near = sim.topk(min(k, max(len(protos) - 1, 1)), dim=1).indices      # [C, k] rows
+        rows = self.row[data.labels]
+        order = torch.argsort(rows, stable=True)
+        self.members, self.start = order, torch.searchsorted(rows[order], torch.arange(len(protos) + 1))
+        self.data, self.p = data, p
+
+    def __call__(self, idx: torch.Tensor) -> torch.Tensor:
+        wrong = wrong_indices(self.data, idx)
+        if len(self.near[0]) == 0:
+            return wrong
+        hard = torch.rand(idx.shape) < self.p
+        if not bool(hard.any()):
+            return wrong
+        own = self.row[self.data.labels[idx[hard]]]
+        cls = self.near[own, torch.randint(0, self.near.shape[1], own.shape)]
+        lo, hi = self.start[cls], self.start[cls + 1]
+        pick = lo + (torch.rand(cls.shape) * (hi - lo)).long().clamp_max(hi - lo - 1)
+        wrong[hard] = self.members[pick]
+        return wrong
+
+
 class EpochSampler:
     """Shuffled epochs over a shard, fixed-size batches (the last partial batch is dropped)."""
 
@@ -153,12 +201,13 @@ class EpochSampler:
 
 
 def next_batch(data: GANData, sampler: EpochSampler, *, captions_per_image: int = 4,
-               crop: int = 64, device="cpu") -> dict:
-    """One training batch: real images, right embeddings h, wrong embeddings ĥ."""
+               crop: int = 64, device="cpu", pick_wrong=None) -> dict:
+    """One training batch: real images, right embeddings h, wrong embeddings ĥ (``pick_wrong(idx)``
+    picks the wrong images, e.g. ``HardWrong``; default any other class)."""
     idx = sampler.next()
     images = augment(data.images[idx], crop)
     emb = mean_caption_embedding(data, idx, captions_per_image)
-    wrong = mean_caption_embedding(data, wrong_indices(data, idx), captions_per_image)
+    wrong = mean_caption_embedding(data, (pick_wrong or partial(wrong_indices, data))(idx), captions_per_image)
     return {"images": images.to(device), "emb": emb.to(device), "wrong_emb": wrong.to(device),
             "labels": data.labels[idx].to(device)}
 

@@ -20,7 +20,11 @@ Matching in φ-space (off = the paper; Xu et al. 2018 §3.4, sentence level): wi
 batch's other captions (``matching_loss`` on the real pass, weight 1), and G gets
 ``match_weight`` × the same loss on its fakes through that head. ``theta`` (the DS-SJE image
 encoder θ that was trained with φ, frozen) gives G the same kind of loss, ``theta_weight`` ×
-``matching_loss(θ(x̂), h)``, from step 0 (DAMSM's frozen image encoder).
+``matching_loss(θ(x̂), h)``, from step 0 (DAMSM's frozen image encoder). With
+``batch["class_emb"]`` (option ``match_negatives="classes"``) both losses contrast an image
+against every training class's mean caption instead of the batch's captions (DS-SJE's
+classification, Reed et al. 2016a): a batch rarely holds a caption that differs from the right
+one in a single small part, the class set always does.
 
 Real+right and real+wrong share one D call (``wrong_emb=``): same images, so D's image trunk
 runs once (its train-mode BatchNorm statistics are those of x either way); the text and joint
@@ -67,6 +71,15 @@ def _fake_targets(b: int, paired: bool, device) -> torch.Tensor:
     return torch.cat([idx[:m], idx[:m], idx[2 * m:]])
 
 
+def _match(img_emb, h, targets, batch: dict, tau: float):
+    """Matching loss of images whose captions are rows ``targets`` of the batch, against the
+    batch's captions or, with ``batch["class_emb"]``, against every class prototype."""
+    labels = batch.get("labels")
+    if "class_emb" in batch:
+        return matching_loss(img_emb, batch["class_emb"], batch["class_row"][labels[targets]], None, tau)
+    return matching_loss(img_emb, h, targets, labels, tau)
+
+
 def _probs(logits: torch.Tensor) -> float:
     return float(torch.sigmoid(logits.detach()).mean())
 
@@ -93,7 +106,6 @@ def gan_step(G, D, opt_g, opt_d, batch: dict, opts: StepOptions, theta=None) -> 
 
     # ---- D step: maximise log s_r + ½(log(1−s_w) + log(1−s_f))                (§4.2 Alg. 1)
     head = d_raw.match is not None
-    labels = batch.get("labels")
     kw = {"with_match": True} if head else {}               # the head reads the same trunk pass
     if use_wrong:  # real image with right text, and with wrong text (image trunk shared)
         out = D(x, h, wrong_emb=batch["wrong_emb"], **kw)
@@ -105,7 +117,7 @@ def gan_step(G, D, opt_g, opt_d, batch: dict, opts: StepOptions, theta=None) -> 
     s_i = D(fake_int.detach(), h_int) if (use_int and opts.d_int_fakes) else None
     loss_d, terms = d_loss(opts.variant, s_r, s_f, s_w, s_i)
     if head:  # D's match head learns φ-space from real pairs only (Xu et al. 2018)
-        d_match = matching_loss(real_match, h, torch.arange(b, device=x.device), labels, opts.match_tau)
+        d_match = _match(real_match, h, torch.arange(b, device=x.device), batch, opts.match_tau)
         loss_d = loss_d + d_match
         terms["d_match"] = float(d_match.detach())
     opt_d.zero_grad(set_to_none=True)
@@ -123,11 +135,11 @@ def gan_step(G, D, opt_g, opt_d, batch: dict, opts: StepOptions, theta=None) -> 
         loss_g, gterms = g_loss(opts.variant, s_f, s_i, int_weight=opts.int_weight)
         targets = _fake_targets(b, paired, x.device)
         if head and opts.match_weight > 0:                  # text reconstruction through D's head
-            g_match = matching_loss(fake_match, h, targets, labels, opts.match_tau)
+            g_match = _match(fake_match, h, targets, batch, opts.match_tau)
             loss_g = loss_g + opts.match_weight * g_match
             gterms["g_match"] = float(g_match.detach())
         if theta is not None and opts.theta_weight > 0:     # DAMSM-style: frozen θ of DS-SJE
-            g_theta = matching_loss(theta(fake), h, targets, labels, opts.match_tau)
+            g_theta = _match(theta(fake), h, targets, batch, opts.match_tau)
             loss_g = loss_g + opts.theta_weight * g_theta
             gterms["g_theta"] = float(g_theta.detach())
         if g_raw.cfg.cond_aug:                              # StackGAN: + λ_KL · KL(N(μ,σ²) ‖ N(0,I))

@@ -26,7 +26,7 @@ from ..models import Discriminator, Generator
 from . import distributed as dist_utils
 from .amp import amp_context, resolve_amp
 from .gan_config import RESUMABLE_CHANGES, GANTrainConfig
-from .gan_data import EpochSampler, GANData, next_batch
+from .gan_data import EpochSampler, GANData, HardWrong, class_prototypes, next_batch
 from .gan_step import StepOptions, gan_step
 from .losses import check_variant
 from .rng import rng_state, seed_everything, set_rng_state
@@ -99,6 +99,15 @@ class Trainer:
         if cfg.theta_weight > 0:  # frozen: G learns to match it, θ never moves
             self.theta = image_encoder.to(dev).eval().requires_grad_(False)
             self.theta.to(memory_format=torch.channels_last)
+        if cfg.match_negatives not in ("batch", "classes"):
+            raise UserError(f"unknown --match-negatives {cfg.match_negatives!r}: choose batch or classes")
+        if not 0.0 <= cfg.hard_wrong <= 1.0:
+            raise UserError(f"--hard-wrong must be a share between 0 and 1, got {cfg.hard_wrong}")
+        self.class_emb = None
+        if cfg.match_negatives == "classes":
+            protos, row = class_prototypes(data)
+            self.class_emb, self.class_row = protos.to(dev), row.to(dev)
+        self.pick_wrong = HardWrong(data, cfg.hard_wrong) if cfg.hard_wrong > 0 else None
         self.probe, self.cpu_seconds = probe, 0.0
         self.log = RunLog(self.run_dir, enabled=self.dist.is_main)
         self._start(resume)
@@ -210,7 +219,9 @@ class Trainer:
             for group in opt.param_groups:
                 group["lr"] = lr * f
         batch = next_batch(self.data, self.sampler, captions_per_image=self.cfg.captions_per_image,
-                           device=self.dist.device)
+                           device=self.dist.device, pick_wrong=self.pick_wrong)
+        if self.class_emb is not None:
+            batch.update(class_emb=self.class_emb, class_row=self.class_row)
         batch["images"] = batch["images"].contiguous(memory_format=torch.channels_last)
         with amp_context(self.dist.device, self.amp):
             stats = gan_step(self.G_train, self.D_train, self.opt_g, self.opt_d, batch, self.step_options,

@@ -6,7 +6,8 @@ G is the exported generator (eval mode, standing BN statistics — exactly what 
 runs), φ(t) comes from the caption-embedding cache of the training captions. The loss is
 reported on held-out z (a fixed seeded set never drawn in training) next to the trivial
 baseline E‖z‖² = z_dim of predicting 0. At the end S's BN statistics are recomputed on G's
-images (standing statistics, as for G) and S is added to the weights folder. With ``checkpoint``
+images (standing statistics, as for G) and S is added to the weights folder. With ``augment``,
+S learns from degraded samples (``data.degrade.augment_for_style``) so it also reads photos. With ``checkpoint``
 (a path), S, its optimiser, the step and every RNG are saved there every ``ckpt_every`` steps and
 on Ctrl-C (after a complete step), and ``load_checkpoint`` continues exactly.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from ..data.degrade import augment_for_style
 from ..models import Generator, StyleEncoder
 from .amp import amp_context, resolve_amp
 from .rng import rng_state, set_rng_state
@@ -41,6 +43,9 @@ class StyleTrainConfig:
     standing_stats_batches: int = 50
     seed: int = 0
     amp: str = "auto"               # bf16 autocast: auto (on for CUDA), bf16 or off (train/amp.py)
+    # photo-like degradations of G's samples (data/degrade.py: crop/shift, colour jitter without
+    # hue, blur, noise, JPEG) so S reads photos too; off = the paper (clean samples)
+    augment: bool = False
 
 
 def style_loss(z: torch.Tensor, z_hat: torch.Tensor) -> torch.Tensor:
@@ -138,6 +143,8 @@ class StyleTrainer:
         z = torch.randn(self.cfg.batch_size, self.G.cfg.z_dim)
         with amp_context(self.device, self.amp):
             x = self._render(z, self._embeddings(self.cfg.batch_size))
+            if self.cfg.augment:
+                x = augment_for_style(x.float()).contiguous(memory_format=torch.channels_last)
             z_hat = self.S(x)
         loss = style_loss(z.to(self.device), z_hat.float())
         self.opt.zero_grad(set_to_none=True)
@@ -210,3 +217,80 @@ class StyleTrainer:
         if log:
             log({"event": "final", **final})
         return final
+
+
+# -------------------------------------------------------------------------------------------------
+# The train-style workflow: a weights folder in, the same folder (or ``out``) with S out
+# -------------------------------------------------------------------------------------------------
+def _embedding_pools(root, config: dict, folder: Path, states: dict, cache_dir=None, progress=True):
+    """(train sampler, held-out sampler or None, description) from the cache of G's dataset."""
+    from ..data.dataset import open_dataset
+    from ..errors import UserError
+    from .gan_data import pool_sampler, record_embeddings, subset_pool
+
+    given = root is not None
+    root = root or config.get("dataset", {}).get("root")
+    if not root:
+        raise UserError(f"{folder} does not record its dataset: pass --data")
+    if not given and not Path(root).is_dir():
+        raise UserError(f"{folder} was trained on {root}, which is not here: pass --data "
+                        "(e.g. make one with `python -m t2i_core make-dataset --out data/synthbirds`)")
+    index = open_dataset(root)
+    if "text_encoder" in states:
+        from ..text.cache import caption_embeddings, default_cache_dir
+        from ..text.loading import load_text_encoder
+
+        recorded = config.get("cache_dir")  # another machine's cache path is no default here
+        cache = cache_dir or (recorded if recorded and Path(recorded).is_dir() else None) \
+            or default_cache_dir(index.root)
+        emb, offsets = caption_embeddings(load_text_encoder(folder), index, cache, progress=progress)
+    else:
+        emb, offsets = record_embeddings(index)
+    split = config.get("training", {}).get("split", "trainval")
+    train = pool_sampler(*subset_pool(emb, offsets, index.indices(split)))
+    test_ids = index.indices("test")
+    heldout = pool_sampler(*subset_pool(emb, offsets, test_ids)) if test_ids else None
+    return train, heldout, {"root": str(index.root), "split": split,
+                            "heldout_captions": "test" if test_ids else split}
+
+
+def train_style(weights, cfg: StyleTrainConfig | None = None, *, out=None, data=None, cache_dir=None,
+                preset: str | None = None, device: str = "auto", ckpt_every: int = 250,
+                resume: bool = False, progress: bool = True) -> dict:
+    """Train S on the frozen G of weights folder ``weights`` and write the folder with
+    ``style_encoder`` added to ``out`` (default: ``weights`` in place). ``data``: the dataset of
+    the training captions (default: the one the folder records); ``preset``: S's size (default:
+    G's preset). Checkpoints go to ``OUT/style_checkpoint.pt`` every ``ckpt_every`` steps;
+    ``resume`` continues from it exactly. Returns the final held-out figures."""
+    from ..checkpoint import load_state_dict_strict, load_weights, save_weights
+    from ..config import GeneratorConfig, from_dict, to_dict
+    from ..config import preset as preset_config
+    from ..errors import CheckpointError, UserError
+    from .distributed import pick_device
+
+    cfg = cfg or StyleTrainConfig()
+    folder = Path(weights)
+    config, states = load_weights(folder)
+    if "generator" not in states:
+        raise CheckpointError(f"{folder} has no generator to train a style encoder on")
+    g_cfg = from_dict(GeneratorConfig, config.get("components", {}).get("generator", {}))
+    G = Generator(g_cfg)
+    load_state_dict_strict(G, states["generator"], "generator")
+    s_cfg = preset_config(preset or config.get("training", {}).get("preset", "small"), "style")
+    s_cfg.z_dim = g_cfg.z_dim
+    train_pool, heldout_pool, data_info = _embedding_pools(data, config, folder, states, cache_dir, progress)
+    target = Path(out) if out else folder
+    ckpt = target / "style_checkpoint.pt"
+    trainer = StyleTrainer(cfg, G, s_cfg, train_pool, heldout_embeddings=heldout_pool,
+                           device=pick_device(device), checkpoint=ckpt, ckpt_every=ckpt_every)
+    if resume:
+        if not ckpt.is_file():
+            raise UserError(f"--resume: no style checkpoint at {ckpt}")
+        print(f"resuming train-style from step {trainer.load_checkpoint()}")
+    final = trainer.train(progress=progress)
+    states["style_encoder"] = trainer.S.state_dict()
+    meta = {k: v for k, v in config.items() if k not in ("files", "format_version", "package_version")}
+    meta["components"] = {**meta.get("components", {}), "style_encoder": to_dict(s_cfg)}
+    meta["style_training"] = {**to_dict(cfg), **data_info, "result": final, "history": trainer.history}
+    final["weights"] = str(save_weights(target, states, meta))
+    return final
