@@ -24,10 +24,8 @@ import statistics
 import sys
 import time
 import uuid
-from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 CAP_A = "this bird has a red crown, blue wings and a yellow belly with a short beak"
 CAP_B = "a small bird with a black head, white wings and an orange breast and a long bill"

@@ -24,9 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import load_average, machine_info, median, print_machine, timed_call  # noqa: E402
+from common import load_average, machine_info, median, print_machine, timed_call
 
 
 def count_flops(fn) -> int:

@@ -27,9 +27,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import load_average, machine_info, median, print_machine, timed_call  # noqa: E402
+from common import load_average, machine_info, median, print_machine, timed_call
 
 COLORS = ("red", "orange", "yellow", "green", "blue", "purple", "brown", "black", "white", "grey")
 

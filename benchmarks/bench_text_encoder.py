@@ -15,11 +15,9 @@ import argparse
 import json
 import random
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import alternate, machine_info, median, print_machine  # noqa: E402
+from common import alternate, machine_info, median, print_machine
 
 
 def caption_batches(n_batches: int, batch: int, seed: int = 0):

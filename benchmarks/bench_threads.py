@@ -27,9 +27,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import load_average, machine_info, median, print_machine  # noqa: E402
+from common import load_average, machine_info, median, print_machine
 
 SETTINGS = {
     "default": ({}, []),

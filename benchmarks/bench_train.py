@@ -29,9 +29,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import alternate, has_native_bf16, load_average, machine_info, median, print_machine  # noqa: E402
+from common import alternate, has_native_bf16, load_average, machine_info, median, print_machine
 
 EMBED_DIM = 1024
 

@@ -19,9 +19,14 @@ LR = 2e-4
 
 
 def _load(name):
-    sys.path.insert(0, str(BENCH))
+    """A benchmark module by file, registered under its name: benchmarks/ is not a package and
+    its scripts import their siblings (``common``, ``bench_train``) by plain name."""
+    for sibling in ("common", "bench_train")[:("common", "bench_train", name).index(name)]:
+        if sibling not in sys.modules:   # common first, then bench_train (which imports common)
+            _load(sibling)
     spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
     spec.loader.exec_module(mod)
     return mod
 

@@ -150,6 +150,13 @@ def test_named_recipes_and_flag_precedence(tmp_path):
         add_arguments(p)
         return resolve_config(p.parse_args(["--out", str(tmp_path / "run"), *argv]))[0]
 
+    from t2i_core.train.gan_trainer import model_configs
+
+    g, d = model_configs(parse("--ndf", "32"), 1024)
+    assert d.ndf == 32 and g.ngf == 32                             # small: ngf 32, ndf 16
+    g, d = model_configs(parse(), 1024)
+    assert d.ndf == 16 and g.ngf == 32
+    assert model_configs(parse("--ngf", "48"), 1024)[0].ngf == 48
     fast = parse("--recipe", "fast")
     for key, value in RECIPES["fast"].items():
         assert getattr(fast, key) == value, key

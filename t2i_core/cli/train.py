@@ -19,6 +19,8 @@ _SETTINGS = [
     ("--variant", "variant", str, "gan, gan-cls (matching-aware D, §4.2), gan-int (§4.3), gan-int-cls"),
     ("--preset", "preset", str, "network sizes: tiny (tests), small (CPU DCGAN), "
                                 "reed (ngf 128, residual)"),
+    ("--ngf", "ngf", int, "G's base width (0 = the preset's; small: 32)"),
+    ("--ndf", "ndf", int, "D's base width (0 = the preset's; small: 16)"),
     ("--steps", "steps", int, "total training steps (a resumed run continues up to this)"),
     ("--batch-size", "batch_size", int, "images per step per process (§5: 64)"),
     ("--lr-g", "lr_g", float, "G's Adam learning rate (§5: 2e-4)"),

@@ -51,6 +51,8 @@ class GANTrainConfig:
     # (every training class's mean caption embedding, DS-SJE's classification; Reed et al. 2016a)
     match_negatives: str = "batch"
     hard_wrong: float = 0.0         # share of GAN-CLS wrong texts drawn from the nearest classes in φ
+    ngf: int = 0                    # G's base width; 0 = the preset's
+    ndf: int = 0                    # D's base width; 0 = the preset's (small: 16)
     recipe: str = "paper"           # the named bundle these settings started from (RECIPES)
     # time-to-quality curve: text match on unseen classes every N steps (0 = off)
     eval_every: int = 0

@@ -46,6 +46,7 @@ def model_configs(cfg: GANTrainConfig, embed_dim: int) -> tuple[GeneratorConfig,
     g.cond_aug, g.upsample, g.cond_bn = cfg.cond_aug, cfg.upsample, cfg.cond_bn
     d.minibatch_std, d.spectral_norm = cfg.minibatch_std, cfg.spectral_norm
     d.projection, d.match_head = cfg.projection, cfg.match_head
+    g.ngf, d.ndf = cfg.ngf or g.ngf, cfg.ndf or d.ndf
     return g, d
 
 
