@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Reproduce the bundled weights/synthbirds from scratch (issue 6):
-#   make-dataset → train-text → train (GAN-INT-CLS) → train-style → evaluate → copy to WEIGHTS_DIR.
+# Reproduce the bundled weights/synthbirds from scratch:
+#   make-dataset → train-text (φ) → train (--recipe fast) → train-style (--augment) → evaluate
+#   → copy to WEIGHTS_DIR (its config.json records paths relative to the repository).
 # Every step resumes where an interrupted run stopped: run the script again to continue.
 #
 # Usage: scripts/reproduce_synthbirds.sh [DATA_DIR] [RUNS_DIR] [WEIGHTS_DIR]
 #   defaults: data/synthbirds runs/synthbirds weights/synthbirds (relative to the repository root;
 #   the default WEIGHTS_DIR replaces the bundled weights: give another folder for experiments)
-# Settings (environment): THREADS (torch threads, default 1), TEXT_STEPS (2200) and TEXT_RECIPE
-#   (default "--neighbour-group 4 --neighbour-pool 5 --decay-fraction 1"): the bundled φ's recipe.
-#   The small preset's own text recipe is newer and encodes beak length far better: TEXT_STEPS=2400
-#   TEXT_RECIPE= (empty) uses it. GAN_STEPS (4000), STYLE_STEPS (1500), PRESET (small), and for
-#   quick checks DATASET_ARGS (extra make-dataset flags), TEXT_ARGS (extra train-text flags),
-#   GAN_ARGS (extra train flags), EVAL_ARGS (default --write-config; --quick for a smoke run).
+# Settings (environment): THREADS (torch threads, default 1), TEXT_STEPS (3000) and TEXT_RECIPE
+#   (extra train-text flags; empty = the small preset's own recipe), GAN_STEPS (5000), GAN_RECIPE
+#   (default "--recipe fast"; "--recipe paper" is Reed et al.'s exactly), STYLE_STEPS (1500),
+#   STYLE_ARGS (default --augment: S also learns from photo-like degradations), PRESET (small),
+#   and for quick checks DATASET_ARGS (extra make-dataset flags), TEXT_ARGS (extra train-text
+#   flags), GAN_ARGS (extra train flags), EVAL_ARGS (default --write-config; --quick for a smoke run).
 # Each step prints its wall and CPU time (user + system, all threads).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,10 +22,12 @@ RUNS=$(absdir "${2:-$ROOT/runs/synthbirds}")
 OUT=$(absdir "${3:-$ROOT/weights/synthbirds}")
 cd "$ROOT"
 THREADS=${THREADS:-1}
-TEXT_STEPS=${TEXT_STEPS:-2200}
-TEXT_RECIPE=${TEXT_RECIPE-"--neighbour-group 4 --neighbour-pool 5 --decay-fraction 1"}
-GAN_STEPS=${GAN_STEPS:-4000}
+TEXT_STEPS=${TEXT_STEPS:-3000}
+TEXT_RECIPE=${TEXT_RECIPE-}
+GAN_STEPS=${GAN_STEPS:-5000}
+GAN_RECIPE=${GAN_RECIPE:---recipe fast}
 STYLE_STEPS=${STYLE_STEPS:-1500}
+STYLE_ARGS=${STYLE_ARGS---augment}
 PRESET=${PRESET:-small}
 EVAL_ARGS=${EVAL_ARGS:---write-config}
 T2I="python -m t2i_core"
@@ -62,14 +65,14 @@ else
   # shellcheck disable=SC2086
   step train $T2I train --data "$DATA" --text-encoder "$RUNS/text/weights" --out "$RUNS/gan" \
     --preset "$PRESET" --variant gan-int-cls --steps "$GAN_STEPS" --threads "$THREADS" \
-    --mode-seeking 1 --spectral-norm --ema 0.999 --no-progress \
-    $(resume_if "$RUNS/gan/config.json") ${GAN_ARGS:-}
+    $GAN_RECIPE --no-progress $(resume_if "$RUNS/gan/config.json") ${GAN_ARGS:-}
 fi
 if [ "$RUNS/gan/weights/generator.safetensors" -nt "$RUNS/final/style_checkpoint.pt" ]; then
   rm -f "$RUNS/final/style_checkpoint.pt"  # G changed since S was trained: start S again
 fi
+# shellcheck disable=SC2086
 step train-style $T2I train-style --weights "$RUNS/gan/weights" --out "$RUNS/final" \
-  --steps "$STYLE_STEPS" --threads "$THREADS" --no-progress \
+  --steps "$STYLE_STEPS" --threads "$THREADS" --no-progress $STYLE_ARGS \
   $(resume_if "$RUNS/final/style_checkpoint.pt")
 # shellcheck disable=SC2086
 step evaluate $T2I evaluate --weights "$RUNS/final" --data "$DATA" --out "$RUNS/final/evaluation" \
@@ -78,4 +81,6 @@ step evaluate $T2I evaluate --weights "$RUNS/final" --data "$DATA" --out "$RUNS/
 mkdir -p "$OUT"
 cp "$RUNS"/final/*.safetensors "$RUNS/final/config.json" "$OUT/"
 rm -rf "$OUT/evaluation" && cp -r "$RUNS/final/evaluation" "$OUT/evaluation"
+python -c 'import sys; from t2i_core.checkpoint import make_paths_relative; make_paths_relative(*sys.argv[1:])' \
+  "$OUT" "$ROOT"
 echo "==> weights written to $OUT (figures: $OUT/evaluation/report.md)"

@@ -67,6 +67,31 @@ def save_weights(folder, state_dicts: dict, config: dict) -> Path:
     return folder
 
 
+def make_paths_relative(folder, base) -> dict:
+    """Rewrite the machine paths a weights folder's ``config.json`` records (``dataset.root``,
+    ``text_encoder_source``) relative to ``base`` where they lie inside it, and drop
+    ``cache_dir`` (a cache is rebuilt where it is missing), so a shipped folder points at
+    ``data/synthbirds``, not at the machine it was trained on. Returns the new config."""
+    folder, base = Path(folder), Path(base).resolve()
+    config = read_config(folder)
+
+    def rel(value):
+        p = Path(value)
+        p = p.resolve() if p.is_absolute() else (base / p).resolve()
+        return str(p.relative_to(base)) if p.is_relative_to(base) else value
+
+    if isinstance(config.get("dataset"), dict) and config["dataset"].get("root"):
+        config["dataset"]["root"] = rel(config["dataset"]["root"])
+    if config.get("text_encoder_source"):
+        config["text_encoder_source"] = rel(config["text_encoder_source"])
+    if isinstance(config.get("style_training"), dict) and config["style_training"].get("root"):
+        config["style_training"]["root"] = rel(config["style_training"]["root"])
+    config.pop("cache_dir", None)
+    text = json.dumps(config, indent=2, sort_keys=True)
+    atomic_write(folder / CONFIG_NAME, lambda tmp: Path(tmp).write_text(text))
+    return config
+
+
 def read_json_object(path, context: str = "") -> dict:
     """Parse a JSON file that must hold an object; anything else is a CheckpointError."""
     suffix = f": {context}" if context else ""

@@ -81,6 +81,23 @@ def test_weights_errors_are_clear(tmp_path):
         checkpoint.load_weights(folder)
 
 
+def test_make_paths_relative_keeps_no_machine_paths(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "data" / "birds").mkdir(parents=True)
+    config = {"dataset": {"root": str(repo / "data" / "birds"), "n_images": 3},
+              "text_encoder_source": str(repo / "runs" / "text" / "weights"),
+              "style_training": {"root": str(tmp_path / "elsewhere")}, "cache_dir": "/tmp/cache"}
+    checkpoint.save_weights(tmp_path / "w", {"g": {"x": torch.ones(2)}}, config)
+    before = checkpoint.load_weights(tmp_path / "w")[1]
+    out = checkpoint.make_paths_relative(tmp_path / "w", repo)
+    stored = checkpoint.read_config(tmp_path / "w")
+    assert stored == out and "cache_dir" not in stored
+    assert stored["dataset"] == {"root": "data/birds", "n_images": 3}
+    assert stored["text_encoder_source"] == "runs/text/weights"
+    assert stored["style_training"]["root"] == str(tmp_path / "elsewhere")   # outside: left alone
+    assert torch.equal(checkpoint.load_weights(tmp_path / "w")[1]["g"]["x"], before["g"]["x"])
+
+
 def test_training_state_is_tensors_only(tmp_path):
     path = checkpoint.save_training_state(tmp_path / "c.pt", {"step": 3, "x": torch.zeros(2)})
     assert checkpoint.load_training_state(path)["step"] == 3

@@ -12,7 +12,7 @@ TINY = {"PRESET": "tiny", "TEXT_STEPS": "6", "DATASET_ARGS": "--max-classes 12 -
 
 
 SETTINGS = ("THREADS", "TEXT_STEPS", "GAN_STEPS", "STYLE_STEPS", "PRESET", "DATASET_ARGS", "TEXT_RECIPE",
-            "TEXT_ARGS", "GAN_ARGS", "EVAL_ARGS")
+            "TEXT_ARGS", "GAN_ARGS", "EVAL_ARGS", "GAN_RECIPE", "STYLE_ARGS")
 
 
 def _run(tmp_path, gan_steps):
@@ -55,3 +55,5 @@ def test_sequence_runs_then_resumes(tmp_path):
 
     pipe = T2IPipeline.from_pretrained(weights)
     assert pipe.has("style_encoder") and not pipe.random_weights
+    config = json.loads((weights / "config.json").read_text())
+    assert config["training"]["recipe"] == "fast" and config["style_training"]["augment"] is True
