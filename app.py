@@ -40,6 +40,14 @@ def _upload(label: str) -> gr.Image:
                     format="png", elem_classes="pixelated")
 
 
+def _photo_editor(label: str) -> gr.ImageEditor:
+    """Upload with a crop tool: the user chooses the region S reads (the centred square of the
+    upload, or of the cropped region)."""
+    return gr.ImageEditor(label=label, type="filepath", sources=["upload", "clipboard"], height=320,
+                          format="png", transforms=["crop"], brush=False, eraser=False,
+                          layers=False, elem_id="style-photo")
+
+
 def _output_image(label: str, **kw) -> gr.Image:
     return gr.Image(label=label, format="png", interactive=False, elem_classes="pixelated", **kw)
 
@@ -109,12 +117,12 @@ def _noise_tab(pipe, demo) -> None:
 
 def _style_tab(pipe, examples) -> None:
     gr.Markdown("The style encoder reads the photo's style ŝ = S(x) (pose, background) and the "
-                "generator redraws it with each caption: x̂ = G(ŝ, φ(t)) (§4.4). Only the photo's "
+                "generator redraws it with each caption: x̂ = G(ŝ, φ(t)) (§4.4). The photo's "
                 "**centred square** is read (the longer side's margins are cut off), resized to "
-                "64×64: keep the bird in the middle.")
+                "64×64: crop around the bird with the crop tool of the upload box to choose another region.")
     with gr.Row():
         with gr.Column():
-            image = _upload("Bird photo")
+            image = _photo_editor("Bird photo (crop tool: which region S reads)")
             captions = gr.Textbox(label="Captions (one per line)", lines=4,
                                   value="\n".join(C.EXAMPLE_CAPTIONS[:3]))
             button = gr.Button("Transfer style", variant="primary")

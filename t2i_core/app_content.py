@@ -123,5 +123,7 @@ def about_markdown(pipe, repo_root=None) -> str:
             parts.append(f"- `notebooks/{nb.name}` — {title}")
     parts.append("\n### API\n\nEvery tab is an endpoint usable from `gradio_client`: `/generate`, "
                  "`/interpolate_text`, `/interpolate_noise`, `/style_transfer`, `/match_scores` "
-                 "(see “Use via API” at the bottom of the page).")
+                 "(see “Use via API” at the bottom of the page). `/style_transfer` takes the image "
+                 "editor's value: `{\"background\": handle_file(path), \"layers\": [], "
+                 "\"composite\": None}`.")
     return "\n".join(parts)

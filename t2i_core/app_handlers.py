@@ -110,12 +110,16 @@ def as_caption_lines(value, notes: list) -> list[str]:
 
 
 def as_image(value):
-    """Uploaded image (Gradio payload dict, path, PIL image or array) → RGB PIL image."""
+    """Uploaded image (Gradio payload dict, the image editor's {background, layers, composite}
+    payload, path, PIL image or array) → RGB PIL image."""
     import numpy as np
     from PIL import Image
 
     from .data.images import open_image
 
+    if isinstance(value, dict) and ("composite" in value or "background" in value):
+        # the image editor's payload: the edited (cropped) canvas, else the upload itself
+        value = value.get("composite") or value.get("background")
     if isinstance(value, dict):  # Gradio's FileData payload
         url = value.get("url") or ""
         if value.get("path"):

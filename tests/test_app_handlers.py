@@ -303,3 +303,15 @@ def test_import_is_light_and_missing_weights_exit_cleanly(tmp_path):
                          cwd=__import__("pathlib").Path(__file__).resolve().parent.parent)
     assert out.returncode == 2, out.stderr
     assert "train-text" in out.stderr and "--tiny" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_image_editor_payload_uses_the_cropped_canvas_then_the_upload(monkeypatch, tmp_path):
+    whole, crop = tmp_path / "whole.png", tmp_path / "crop.png"
+    Image.new("RGB", (90, 60), "navy").save(whole)
+    Image.new("RGB", (40, 40), "orange").save(crop)
+    monkeypatch.setattr(H, "uploaded_path", lambda p: p)         # the server's upload check
+    got = H.as_image({"background": {"path": str(whole)}, "layers": [], "composite": {"path": str(crop)}})
+    assert got.size == (40, 40)
+    assert H.as_image({"background": {"path": str(whole)}, "layers": [], "composite": None}).size == (90, 60)
+    with pytest.raises(gr.Error, match="no image"):
+        H.as_image({"background": None, "layers": [], "composite": None, "id": None})

@@ -107,10 +107,30 @@ def test_strip_endpoints(client):
         assert Image.open(gif).format == "GIF"
 
 
+def editor(path, cropped=None):
+    """The style tab's image-editor payload: the upload and, after the crop tool, the canvas."""
+    from gradio_client import handle_file
+
+    return {"background": handle_file(str(path)), "layers": [],
+            "composite": handle_file(str(cropped)) if cropped else None}
+
+
+def test_style_tab_reads_the_cropped_canvas(client, tmp_path):
+    """With the crop tool used, the style comes from the cropped canvas, not the whole upload."""
+    whole, crop = tmp_path / "whole.png", tmp_path / "crop.png"
+    Image.new("RGB", (120, 80), "navy").save(whole)
+    Image.new("RGB", (40, 40), "orange").save(crop)
+    from_whole = client.predict(editor(whole), CAP, api_name="/style_transfer")
+    from_crop = client.predict(editor(whole, crop), CAP, api_name="/style_transfer")
+    assert open(from_whole[0]["image"], "rb").read() != open(from_crop[0]["image"], "rb").read()
+    from_crop_only = client.predict(editor(crop), CAP, api_name="/style_transfer")
+    assert open(from_crop_only[0]["image"], "rb").read() == open(from_crop[0]["image"], "rb").read()
+
+
 def test_style_transfer_and_match_scores(client, photo):
     from gradio_client import handle_file
 
-    items = client.predict(handle_file(photo), f"{CAP}\n{CAP_B}", api_name="/style_transfer")
+    items = client.predict(editor(photo), f"{CAP}\n{CAP_B}", api_name="/style_transfer")
     assert [it["caption"] for it in items] == [CAP, CAP_B] and all(png_64(it["image"]) for it in items)
     chart, scores = client.predict(handle_file(photo), f"{CAP}\n{CAP_B}\na green bird",
                                    api_name="/match_scores")
@@ -146,7 +166,7 @@ def test_unusual_uploads_and_long_captions_work(client, tmp_path):
     for name in ("deep16.png", "cmyk.jpg", "animated.gif", "one_pixel.png"):
         path = tmp_path / name
         path.write_bytes(good_images()[name])
-        assert len(client.predict(handle_file(str(path)), CAP, api_name="/style_transfer")) == 1
+        assert len(client.predict(editor(str(path)), CAP, api_name="/style_transfer")) == 1
     assert len(client.predict("a red bird " * 1000, 1, 0, api_name="/generate")) == 1
 
 
