@@ -12,6 +12,7 @@ KEYS = {"judge": ["accuracy_on_real"],
         "style_transfer_degraded": ["facing_kept", "background_delta_e", "degradation"],
         "roc_auc": ["pose", "background", "pose_vs_oracle", "background_vs_oracle"],
         "diversity": ["facing_left_share"],
+        "crispness": ["frechet_judge", "frechet_judge_floor"],
         "text_encoder": ["zero_shot_top1"]}
 
 
@@ -47,6 +48,8 @@ def test_quick_evaluate_returns_every_key(quick_result):
     assert roc["pose_vs_oracle"] == pytest.approx(roc["pose"] / roc["oracle_pose"], abs=1e-3)
     tm = result["text_match"]
     assert tm["worst_attribute"] == min(tm["by_attribute"].values())
+    crisp = result["crispness"]
+    assert crisp["frechet_judge"] > crisp["frechet_judge_floor"] > 0   # a random G is far from real
     # the degraded renders are other pictures than the clean ones, so S reads other styles
     clean, bad = result["style_transfer"], result["style_transfer_degraded"]
     assert bad["n_images"] == clean["n_images"] and bad["background_delta_e"] != clean["background_delta_e"]

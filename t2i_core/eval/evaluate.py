@@ -18,6 +18,8 @@ Sections (each its own seed stream, so the result is deterministic for ``seed``)
   AUC of the true style factors (``oracle_*``) says what a perfect S would score
   (``*_vs_oracle``: the ratio).
 - ``diversity``: share of left-facing birds over many z per caption, averaged over captions.
+- ``crispness``: Fréchet distance in the judge's features, generated vs real renders, with the
+  floor of two halves of the real renders.
 - ``text_encoder``: zero-shot top-1 of φ/θ on the test classes (``text.zero_shot``).
 A metric that the weights cannot support (no style encoder, no image encoder) is ``None`` with
 a ``note`` saying why.
@@ -229,6 +231,24 @@ def style_transfer(nets, judge, source, real, sizes, seed, figures, degraded: bo
             "n_images": n, "delta_e": "CIEDE2000 (median); CIE76 alongside", **extra}
 
 
+def crispness(nets, judge, source, real, sizes, seed) -> dict:
+    """Fréchet distance in the judge's penultimate features between G's images for test-class
+    captions and real renders of the test classes, with its floor: the same distance between
+    two disjoint halves of the real renders (what a perfect G would score at this size)."""
+    from .judge import uint8_to_tensor
+
+    if real is None or len(real.images) < 4:
+        return {"frechet_judge": None, "frechet_judge_floor": None,
+                "note": "no real renders to compare with"}
+    half = len(real.images) // 2
+    feats = judge.features(uint8_to_tensor(real.images[:2 * half]))
+    captions = source.captions(half, _rng(seed, 6))
+    fake = judge.features(nets.generate(nets.z(half, seed * 1000 + 6), nets.embed(captions)))
+    return {"frechet_judge": _r(M.frechet_distance(fake, feats[:half]), 3),
+            "frechet_judge_floor": _r(M.frechet_distance(feats[:half], feats[half:]), 3),
+            "n_images": half}
+
+
 def pose_features(styles) -> np.ndarray:
     """Pose per image for §5.2 clustering: facing (±1), tilt, x, y — z-scored per column."""
     rows = [[1.0 if s["facing"] == "left" else -1.0, float(s["tilt"]), float(s["x"]), float(s["y"])]
@@ -407,6 +427,7 @@ def evaluate(pipeline, *, data=None, judge=None, quick: bool = False, out_dir=No
               lambda: style_transfer(nets, judge, source, real, sizes, seed, figures, degraded=True)),
              ("roc_auc", lambda: roc_section(nets, real, sizes, seed, curves)),
              ("diversity", lambda: diversity(nets, judge, source, sizes, seed, figures)),
+             ("crispness", lambda: crispness(nets, judge, source, real, sizes, seed)),
              ("text_encoder", lambda: text_encoder_section(pipeline, source, sizes, seed))]
     result = {}
     for name, fn in steps:
