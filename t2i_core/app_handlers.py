@@ -40,6 +40,13 @@ MAX_AGE_S = 3600          # output files older than this are pruned
 
 
 # ----------------------------------------------------------------------------- input checks
+def user_error(message: str) -> gr.Error:
+    """The error a user's mistake raises: shown on the page, one line in the server log (no
+    traceback: tracebacks are kept for real faults, see ``call``)."""
+    log.warning("user error: %s", message)
+    return gr.Error(message, print_exception=False)
+
+
 def notify(notes) -> None:
     for note in dict.fromkeys(notes):  # unique, in order
         gr.Warning(note)
@@ -49,15 +56,15 @@ def as_int(value, name: str, lo: int, hi: int, notes: list, default=None) -> int
     """A whole number from a UI/API value, clamped to [lo, hi] with a notice."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if default is None:
-            raise gr.Error(f"{name} is missing: enter a whole number")
+            raise user_error(f"{name} is missing: enter a whole number")
         return default
     if isinstance(value, str):
         try:
             value = float(value.strip())
         except ValueError:
-            raise gr.Error(f"{name} must be a number") from None
+            raise user_error(f"{name} must be a number") from None
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise gr.Error(f"{name} must be a finite number")
+        raise user_error(f"{name} must be a finite number")
     out = int(round(float(value))) if abs(value) < 1e18 else (hi if value > 0 else lo)
     if out < lo or out > hi:
         clamped = min(max(out, lo), hi)
@@ -72,10 +79,10 @@ def as_fraction(value, name: str, notes: list) -> float:
         try:
             value = float(value.strip())
         except ValueError:
-            raise gr.Error(f"{name} must be a number between 0 and 1") from None
+            raise user_error(f"{name} must be a number between 0 and 1") from None
     if value is None or isinstance(value, bool) or not isinstance(value, numbers.Real) \
             or not math.isfinite(value):
-        raise gr.Error(f"{name} must be a number between 0 and 1")
+        raise user_error(f"{name} must be a number between 0 and 1")
     if not 0.0 <= value <= 1.0:
         clamped = min(max(float(value), 0.0), 1.0)
         notes.append(f"{name} must be between 0 and 1: using {clamped:g}")
@@ -85,11 +92,11 @@ def as_fraction(value, name: str, notes: list) -> float:
 
 def as_caption(value, name: str = "caption") -> str:
     if value is None:
-        raise gr.Error(f"the {name} is empty: describe a bird, e.g. 'a bird with a red crown'")
+        raise user_error(f"the {name} is empty: describe a bird, e.g. 'a bird with a red crown'")
     if not isinstance(value, str):
-        raise gr.Error(f"the {name} must be text")
+        raise user_error(f"the {name} must be text")
     if not value.strip():
-        raise gr.Error(f"the {name} is empty: describe a bird, e.g. 'a bird with a red crown'")
+        raise user_error(f"the {name} is empty: describe a bird, e.g. 'a bird with a red crown'")
     return value[:MAX_RAW_CAPTION]
 
 
@@ -98,11 +105,11 @@ def as_caption_lines(value, notes: list) -> list[str]:
     if isinstance(value, (list, tuple)):
         value = "\n".join(str(v) for v in value)
     if value is not None and not isinstance(value, str):
-        raise gr.Error("the captions must be text, one per line")
+        raise user_error("the captions must be text, one per line")
     lines = [line.strip()[:MAX_RAW_CAPTION] for line in (value or "").splitlines()]
     lines = [line for line in lines if line]
     if not lines:
-        raise gr.Error("enter at least one caption (one per line)")
+        raise user_error("enter at least one caption (one per line)")
     if len(lines) > MAX_CAPTIONS:
         notes.append(f"only the first {MAX_CAPTIONS} captions are used")
         lines = lines[:MAX_CAPTIONS]
@@ -126,17 +133,17 @@ def as_image(value):
             value = uploaded_path(value["path"])
         elif url.startswith("data:") and "," in url:
             if len(url) > MAX_DATA_URL:
-                raise gr.Error("the image is too large: upload a smaller file")
+                raise user_error("the image is too large: upload a smaller file")
             try:
                 value = base64.b64decode(url.split(",", 1)[1], validate=False)
             except ValueError:
-                raise gr.Error("the uploaded image data is not valid base64") from None
+                raise user_error("the uploaded image data is not valid base64") from None
         else:
             value = None
     if value is None or (isinstance(value, str) and not value):
-        raise gr.Error("no image: upload a bird photo or pick an example")
+        raise user_error("no image: upload a bird photo or pick an example")
     if not isinstance(value, (str, Path, bytes, bytearray, Image.Image, np.ndarray)):
-        raise gr.Error("the image must be an uploaded picture file")
+        raise user_error("the image must be an uploaded picture file")
     try:
         if isinstance(value, np.ndarray):
             from .pipeline_utils import array_to_pil
@@ -144,10 +151,10 @@ def as_image(value):
             value = array_to_pil(value)
         return open_image(value, max_pixels=MAX_PIXELS, min_size=64)
     except UserError as exc:
-        raise gr.Error(_plain(str(exc), value)) from None
+        raise user_error(_plain(str(exc), value)) from None
     except Exception:  # noqa: BLE001 - a decoder failure open_image did not foresee
         log.exception("could not decode an uploaded image")
-        raise gr.Error("the uploaded image could not be read") from None
+        raise user_error("the uploaded image could not be read") from None
 
 
 def uploaded_path(path) -> str:
@@ -158,7 +165,7 @@ def uploaded_path(path) -> str:
     root = Path(get_upload_folder()).resolve()
     resolved = Path(str(path)).resolve()
     if root != resolved and root not in resolved.parents:
-        raise gr.Error("the image must be uploaded to this app first")
+        raise user_error("the image must be uploaded to this app first")
     return str(resolved)
 
 
@@ -178,10 +185,11 @@ def call(fn, *args, **kwargs):
     except gr.Error:
         raise
     except UserError as exc:
-        raise gr.Error(str(exc)) from None
+        raise user_error(str(exc)) from None
     except Exception:  # noqa: BLE001 - keep serving; the details go to the server log
         log.exception("handler failed")
-        raise gr.Error("something went wrong while drawing; the details are in the server log") from None
+        raise gr.Error("something went wrong while drawing; the details are in the server log",
+                       print_exception=False) from None
 
 
 # ----------------------------------------------------------------------------- output files

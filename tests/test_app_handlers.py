@@ -315,3 +315,15 @@ def test_image_editor_payload_uses_the_cropped_canvas_then_the_upload(monkeypatc
     assert H.as_image({"background": {"path": str(whole)}, "layers": [], "composite": None}).size == (90, 60)
     with pytest.raises(gr.Error, match="no image"):
         H.as_image({"background": None, "layers": [], "composite": None, "id": None})
+
+
+def test_user_mistakes_log_one_line_and_no_traceback(caplog, pipe):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="t2i_core.app_handlers"):
+        with pytest.raises(gr.Error) as excinfo:
+            H.generate(pipe, "", 1, 0)
+    assert excinfo.value.print_exception is False          # Gradio prints no traceback for it
+    lines = [r for r in caplog.records if r.name == "t2i_core.app_handlers"]
+    assert len(lines) == 1 and lines[0].getMessage().startswith("user error: ")
+    assert lines[0].exc_info is None and "\n" not in lines[0].getMessage()
