@@ -30,7 +30,14 @@ from t2i_core import app_content as C  # noqa: E402
 from t2i_core import app_handlers as H  # noqa: E402
 
 MAX_FILE_SIZE = "10mb"
-CSS = ".pixelated img { image-rendering: pixelated; }"
+CSS = """
+.pixelated img { image-rendering: pixelated; }
+/* 64 px frames drawn at the box's size, nearest-neighbour (the PNG itself stays 64x64) */
+.enlarge img { width: 100% !important; height: 100% !important; object-fit: contain; }
+/* the generate gallery grows with n instead of scrolling inside a fixed box */
+#gen-gallery, #gen-gallery .wrap, #gen-gallery .gallery-container { height: auto !important; }
+#gen-gallery .grid-wrap { max-height: none !important; height: auto !important; overflow: visible !important; }
+"""
 MODEL = dict(concurrency_id="model", concurrency_limit=1, preprocess=False)
 LIVE = dict(MODEL, trigger_mode="always_last", show_progress="hidden")
 
@@ -48,8 +55,8 @@ def _photo_editor(label: str) -> gr.ImageEditor:
                           layers=False, elem_id="style-photo")
 
 
-def _output_image(label: str, **kw) -> gr.Image:
-    return gr.Image(label=label, format="png", interactive=False, elem_classes="pixelated", **kw)
+def _output_image(label: str, format: str = "png", **kw) -> gr.Image:
+    return gr.Image(label=label, format=format, interactive=False, elem_classes=["pixelated", "enlarge"], **kw)
 
 
 def _generate_tab(pipe) -> None:
@@ -61,7 +68,7 @@ def _generate_tab(pipe) -> None:
             seed = gr.Number(value=0, precision=0, label="Seed (image i uses seed + i)")
     gr.Examples(C.EXAMPLE_CAPTIONS, inputs=[caption], label="Example captions")
     button = gr.Button("Generate", variant="primary", elem_id="gen-button")
-    gallery = gr.Gallery(label="Generated birds", columns=4, height="auto", format="png",
+    gallery = gr.Gallery(label="Generated birds", columns=8, height="auto", format="png",
                          elem_id="gen-gallery", elem_classes="pixelated")
     gr.on([button.click, caption.submit], functools.partial(H.generate, pipe),
           inputs=[caption, n, seed], outputs=gallery, api_name="generate", **MODEL)
@@ -71,8 +78,12 @@ def _strip_row(label: str):
     with gr.Row():
         steps = gr.Slider(*H.STRIP_STEPS, value=8, step=1, label="Frames in the strip")
         button = gr.Button(f"Make the {label} strip and GIF")
-    strip = _output_image("Strip (left → right)")
-    gif = gr.File(label="Animated GIF")
+    strip = _output_image("Strip (left → right)", height=160)
+    with gr.Row():
+        gif = gr.File(label="Animated GIF (download)", scale=1)
+        anim = _output_image("Animated GIF", height=192, format="gif", scale=1)
+    gif.change(lambda path: path, inputs=gif, outputs=anim, show_progress="hidden", queue=False,
+               api_visibility="private")                     # the page shows the GIF it offers
     return steps, button, strip, gif
 
 

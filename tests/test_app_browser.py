@@ -84,3 +84,21 @@ def test_type_generate_and_slide(page):
     slider.fill("0.1")
     two = wait_for_new_sources(page, frame, one)
     assert len({start[0], one[0], two[0]}) == 3 and all(src for src in start + one + two)
+
+    # the 64 px frame is drawn at the box's size (nearest-neighbour), not as a stamp in a corner
+    width = page.locator(frame).evaluate("img => img.getBoundingClientRect().width")
+    assert width >= 200, width
+    # the strip button shows the animated GIF on the page as well as offering the file
+    page.get_by_role("button", name="Make the noise strip and GIF").click()
+    page.wait_for_function("""() => [...document.querySelectorAll('img')]
+        .some(img => (img.getAttribute('src') || '').endsWith('.gif'))""")
+
+
+def test_sixteen_birds_fit_without_an_inner_scroll(page):
+    page.get_by_role("tab", name="Generate").click()
+    page.get_by_label("Images (n)", exact=False).first.fill("16")
+    page.locator("#gen-button").click()
+    page.wait_for_function("() => document.querySelectorAll('#gen-gallery img').length >= 16")
+    wrap = page.locator("#gen-gallery .grid-wrap")
+    inner, shown = wrap.evaluate("el => [el.scrollHeight, el.clientHeight]")
+    assert inner <= shown + 2, (inner, shown)              # no row hidden behind a scrollbar
