@@ -25,6 +25,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import gradio as gr  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from t2i_core import app_content as C  # noqa: E402
 from t2i_core import app_handlers as H  # noqa: E402
@@ -160,7 +161,11 @@ def _probe_tab(pipe, examples) -> None:
     if examples:
         gr.Examples([[path, probe] for path, _, probe in examples], inputs=[image, captions],
                     label="Example SynthBirds renders (the first caption is the right one)")
-    button.click(functools.partial(H.match_scores, pipe), inputs=[image, captions],
+    known = {}
+    for path, right, _ in examples:  # the bundled renders: the page says where the right caption ranked
+        with Image.open(path) as im:
+            known[H.image_key(im)] = right
+    button.click(functools.partial(H.match_scores, pipe, known=known), inputs=[image, captions],
                  outputs=[chart, scores], api_name="match_scores", **MODEL)
 
 

@@ -322,23 +322,41 @@ def relative_scores(scores) -> list[float]:
     return [w / sum(weights) for w in weights]
 
 
-def match_scores(pipe, image, captions):
+def image_key(photo) -> str:
+    """A fingerprint of an image's pixels (the same picture re-uploaded gets the same key)."""
+    import hashlib
+
+    import numpy as np
+
+    arr = np.asarray(photo.convert("RGB"))
+    return hashlib.sha256(str(arr.shape).encode() + arr.tobytes()).hexdigest()
+
+
+def match_scores(pipe, image, captions, known: dict | None = None):
     """Discriminator probe: sigmoid(D(x, φ(t))) per caption → (bar chart PNG path,
     [{caption, score, relative, rank}]); the chart shows the relative scores, each bar labelled
-    with its raw sigmoid."""
+    with its raw sigmoid. ``known``: {image_key: right caption} of the bundled examples; when
+    the image is one of them and its right caption is among the lines, that entry gets
+    ``"right_caption": true`` and the page says where it ranked."""
     from .viz import bar_chart
 
     notes = []
     lines = as_caption_lines(captions, notes)
     photo = as_image(image)
     scores = call(pipe.match_scores, photo, lines)
-    notify(notes + pipe.notices)
+    right = (known or {}).get(image_key(photo))
     relative = relative_scores(scores)
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
     rank = {i: r + 1 for r, i in enumerate(order)}
     chart = bar_chart([f"{i + 1}. (σ {s:.3f}) {c}" for i, (c, s) in enumerate(zip(lines, scores))], relative,
                       title="D's preference among the captions (softmax of logits; red: best)",
                       xlabel="relative score (sums to 1)")
-    return png_path(chart, "scores"), [{"caption": c, "score": round(s, 6), "relative": round(r, 4),
-                                        "rank": rank[i]}
-                                       for i, (c, s, r) in enumerate(zip(lines, scores, relative))]
+    rows = [{"caption": c, "score": round(s, 6), "relative": round(r, 4), "rank": rank[i]}
+            for i, (c, s, r) in enumerate(zip(lines, scores, relative))]
+    hit = next((i for i, c in enumerate(lines) if right and c.strip().lower() == right.strip().lower()), None)
+    if hit is not None:
+        rows[hit]["right_caption"] = True
+        gr.Info(f"This is a bundled example: its right caption (line {hit + 1}) ranked "
+                f"{rank[hit]} of {len(lines)}.")
+    notify(notes + pipe.notices)
+    return png_path(chart, "scores"), rows

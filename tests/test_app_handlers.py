@@ -327,3 +327,19 @@ def test_user_mistakes_log_one_line_and_no_traceback(caplog, pipe):
     lines = [r for r in caplog.records if r.name == "t2i_core.app_handlers"]
     assert len(lines) == 1 and lines[0].getMessage().startswith("user error: ")
     assert lines[0].exc_info is None and "\n" not in lines[0].getMessage()
+
+
+def test_probe_says_where_a_bundled_examples_right_caption_ranked(pipe, tmp_path, monkeypatch):
+    examples = C.example_renders(tmp_path)
+    path, right, probe = examples[0]
+    with Image.open(path) as im:
+        known = {H.image_key(im): right}
+    said = []
+    monkeypatch.setattr(gr, "Info", lambda msg, *a, **k: said.append(msg))
+    _, rows = H.match_scores(pipe, path, probe, known=known)
+    flagged = [r for r in rows if r.get("right_caption")]
+    assert len(flagged) == 1 and flagged[0]["caption"] == right
+    assert said and f"ranked {flagged[0]['rank']} of {len(rows)}" in said[0]
+    said.clear()
+    _, rows = H.match_scores(pipe, examples[1][0], probe, known=known)   # another image: no claim
+    assert not any(r.get("right_caption") for r in rows) and not said
