@@ -3,7 +3,7 @@
 Importing this package is cheap: torch and the models load only when ``T2IPipeline`` is used.
 """
 
-__version__ = "0.1.0"
+from .version import __version__
 __all__ = ["T2IPipeline", "__version__"]
 
 

@@ -4,7 +4,7 @@ import argparse
 import importlib
 import sys
 
-from . import __version__
+from .version import __version__
 from .cli import COMMANDS
 from .errors import UserError
 

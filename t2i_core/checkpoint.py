@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from . import __version__
+from .version import __version__
 from .errors import CheckpointError
 
 FORMAT_VERSION = 1

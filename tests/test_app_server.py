@@ -161,7 +161,6 @@ def test_bad_text_and_numbers_are_plain_errors(client, args):
 
 
 def test_unusual_uploads_and_long_captions_work(client, tmp_path):
-    from gradio_client import handle_file
 
     for name in ("deep16.png", "cmyk.jpg", "animated.gif", "one_pixel.png"):
         path = tmp_path / name

@@ -254,7 +254,8 @@ def test_train_text_refuses_bad_setups(tiny_synthbirds, tmp_path, capsys):
 
 
 def test_lr_schedule_holds_the_peak_then_decays():
-    from t2i_core.train.text_trainer import lr_at, train_preset
+    from t2i_core.train.text_config import train_preset
+    from t2i_core.train.text_trainer import lr_at
 
     cfg = train_preset("small", steps=1050, warmup_steps=50, lr=1e-3, lr_min_ratio=0.1, decay_fraction=1.0)
     assert lr_at(cfg, 0) == pytest.approx(2e-5) and lr_at(cfg, 49) == pytest.approx(1e-3)

@@ -24,7 +24,8 @@ def run(args) -> int:
     import torch
 
     from ..errors import UserError
-    from ..eval.judge import save_judge, train_judge
+    from ..eval.judge import save_judge
+    from ..eval.judge_train import train_judge
 
     if args.steps < 1 or args.batch_size < 2 or args.eval_images < 1:
         raise UserError("--steps and --eval-images must be >= 1 and --batch-size >= 2")

@@ -53,7 +53,7 @@ def _overrides(args) -> dict:
 
             raise UserError(f"--batch-size must be at least 2, got {args.batch_size}")
         if args.images_per_class is None:
-            from ..train.text_trainer import TRAIN_PRESETS, TextTrainConfig
+            from ..train.text_config import TRAIN_PRESETS, TextTrainConfig
 
             per = TRAIN_PRESETS.get(args.preset, {}).get("images_per_class",
                                                          TextTrainConfig.images_per_class)

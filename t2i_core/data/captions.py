@@ -11,7 +11,7 @@ import random
 import re
 
 from ..errors import UserError
-from .synthbirds import CONTENT_KEYS, check_content
+from .vocabulary import CONTENT_KEYS, check_content
 
 # ----------------------------------------------------------------------------- vocabulary
 NOUNS = {  # part → (noun, plural?) synonyms, with repeats as weights

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from .dataset import DataIndex, ProblemLog, Record, clean_captions
+from .records import DataIndex, ProblemLog, Record, clean_captions
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 HDF5_EXTS = (".hdf5", ".h5", ".hdf")

@@ -15,7 +15,7 @@ from torch.utils.data import Dataset
 
 from ..errors import UserError
 from ..text.alphabet import encode_batch
-from .dataset import DataIndex
+from .records import DataIndex
 from .images import resize_square
 
 LOAD_RATIO = 76 / 64  # Reed: loadSize 76, fineSize 64

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..text.alphabet import decode
-from .dataset import DataIndex, ProblemLog, Record, clean_captions
+from .records import DataIndex, ProblemLog, Record, clean_captions
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 SPLIT_NAMES = ("train", "val", "test", "trainval", "all")

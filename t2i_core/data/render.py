@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from ..errors import UserError
-from .synthbirds import FACINGS, SCENE_HSV, SCENES, check_content
+from .vocabulary import FACINGS, SCENE_HSV, SCENES, check_content
 
 SS = 3  # supersampling factor for the bird
 

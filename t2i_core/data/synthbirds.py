@@ -22,15 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from .vocabulary import (BEAKS, COLORS, CONTENT_KEYS, FACINGS, SCENE_HSV, SCENES, VALUES,  # noqa: F401
+                         check_content)
 
-# §2: the content attributes; each colour name has one fixed RGB (render.py) so it is legible.
-COLORS = ("red", "orange", "yellow", "green", "blue", "purple", "brown", "black", "white", "grey")
-BEAKS = ("short", "long")
-CONTENT_KEYS = ("crown", "wing", "belly", "beak")
-VALUES = {"crown": COLORS, "wing": COLORS, "belly": COLORS, "beak": BEAKS}
-# §2: style attributes (never in captions)
-FACINGS = ("left", "right")
-SCENES = ("sky", "foliage", "water", "ground")
+# The vocabulary (content attributes and values, facings, scenes) lives in vocabulary.py, which
+# render.py and captions.py import too.
 TILT_RANGE = 20.0          # degrees, uniform in ±TILT_RANGE (positive = head up)
 SCALE_RANGE = (0.31, 0.38)  # body units → fraction of the frame (bird bbox ≈ 30–60% of the frame)
 # Zero-shot class splits like Reed's CUB (about 20% test, 10% val, the rest train).
@@ -39,14 +35,6 @@ SPLIT_FILES = ("allclasses", "trainclasses", "valclasses", "testclasses", "train
 MARKER = "synthbirds.json"  # identifies a folder written by make_dataset
 DATASET_VERSION = 1
 
-# Scene colour ranges in HSV (hue degrees, saturation, value): plausible backdrops that stay
-# apart from the saturated part colours (desaturated, in their own hue ranges, mid-to-light).
-SCENE_HSV = {
-    "sky": ((190, 222), (0.12, 0.42), (0.74, 0.94)),
-    "foliage": ((62, 135), (0.22, 0.48), (0.38, 0.62)),
-    "water": ((172, 212), (0.22, 0.48), (0.46, 0.74)),
-    "ground": ((24, 46), (0.18, 0.42), (0.46, 0.74)),
-}
 
 
 # ----------------------------------------------------------------------------- classes
@@ -54,20 +42,6 @@ def all_classes() -> list[str]:
     """All 2,000 class names in canonical order (the class index is the position here)."""
     return [class_name(dict(zip(CONTENT_KEYS, combo)))
             for combo in itertools.product(COLORS, COLORS, COLORS, BEAKS)]
-
-
-def check_content(content) -> dict:
-    """Validate a content dict and return a clean copy with exactly ``CONTENT_KEYS``."""
-    if not isinstance(content, dict):
-        raise UserError(f"content must be a dict with keys {CONTENT_KEYS}, got {type(content).__name__}")
-    out = {}
-    for key in CONTENT_KEYS:
-        value = content.get(key)
-        value = "grey" if value == "gray" and key != "beak" else value
-        if value not in VALUES[key]:
-            raise UserError(f"content[{key!r}] must be one of {VALUES[key]}, got {value!r}")
-        out[key] = value
-    return out
 
 
 def class_name(content) -> str:

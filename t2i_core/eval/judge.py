@@ -197,10 +197,3 @@ def load_judge(path=None) -> Judge:
     model = build_model(cfg, values)
     load_state_dict_strict(model, states["judge"], "judge")
     return Judge(model, cfg, values, config.get("evaluation"))
-
-
-def train_judge(**kwargs):
-    """Train a judge on fresh SynthBirds renders; see :func:`judge_train.train_judge`."""
-    from .judge_train import train_judge as _train
-
-    return _train(**kwargs)

@@ -24,9 +24,9 @@ def _write_json(path: Path, obj) -> None:
 def resolve_config(run: Path, data, preset: str, overrides: dict, resume: bool) -> dict:
     """The run's config: built from the preset + overrides and written first, or (``resume``)
     read back from RUN/config.json with only the RESUMABLE settings changed."""
-    from .. import __version__
+    from ..version import __version__
     from ..config import preset as component_preset, to_dict
-    from .text_trainer import RESUMABLE, TextTrainConfig, _override, train_preset
+    from .text_config import RESUMABLE, TextTrainConfig, _override, train_preset
 
     path = run / CONFIG
     overrides = {k: v for k, v in overrides.items() if v is not None}
