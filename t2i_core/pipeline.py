@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import CheckpointError, UserError
 from .pipeline_utils import (MAX_IMAGES, LRU, array_to_pil, caption_list, check_fraction, check_int,
-                             slerp, standing_stats, to_pil)
+                             slerp, standing_stats, to_pil, z_row)
 
 COMPONENTS = ("text_encoder", "generator", "discriminator", "style_encoder")
 REQUIRED = ("text_encoder", "generator")
@@ -177,11 +177,8 @@ class T2IPipeline:
         if seed + n - 1 > MAX_SEED:
             raise UserError(f"seed must be at most {MAX_SEED - n + 1} for {n} images")
 
-        def one(s):
-            g = torch.Generator(device="cpu").manual_seed(s)
-            return torch.randn(self.z_dim, generator=g)
-
-        return torch.stack([self._z_cache.get_or_make(s, lambda s=s: one(s)) for s in range(seed, seed + n)])
+        return torch.stack([self._z_cache.get_or_make(s, lambda s=s: z_row(s, self.z_dim))
+                            for s in range(seed, seed + n)])
 
     def clean(self, captions) -> list[str]:
         """Captions as the encoder reads them (Reed's cleaning); notices go to ``notices``."""
@@ -229,6 +226,24 @@ class T2IPipeline:
         g = self.models["generator"]
         with torch.inference_mode():
             return [to_pil(g(z[i : i + 1], emb[i : i + 1])[0]) for i in range(z.shape[0])]
+
+    def draw_batch(self, z, emb, batch_size: int = 128):
+        """G(z, h) as a float tensor [N, 3, H, W] in [−1, 1], in batches (for evaluation and
+        scripts: many images at once; equal to the per-image path up to float rounding)."""
+        import torch
+
+        g = self.models["generator"]
+        with torch.inference_mode():
+            return torch.cat([g(z[s:s + batch_size], emb[s:s + batch_size]).float()
+                              for s in range(0, len(z), batch_size)])
+
+    def style_batch(self, images, batch_size: int = 128):
+        """ŝ = S(x) [N, z_dim] for a float tensor of images in [−1, 1], in batches."""
+        import torch
+
+        s = self._need("style_encoder", "style transfer")
+        with torch.inference_mode():
+            return torch.cat([s(images[i:i + batch_size]).float() for i in range(0, len(images), batch_size)])
 
     def image_tensor(self, image, crop: str = "center"):
         """A PIL image, uint8 array or path → [1, 3, 64, 64] in [-1, 1]. ``crop="center"``

@@ -42,6 +42,22 @@ def caption_list(captions) -> list[str]:
     return captions
 
 
+def z_row(seed: int, z_dim: int):
+    """The latent of one seed: ~ N(0, I) [z_dim] from ``torch.Generator`` seeded with ``seed``."""
+    import torch
+
+    return torch.randn(z_dim, generator=torch.Generator(device="cpu").manual_seed(int(seed)))
+
+
+def make_z(seed: int, n: int, z_dim: int):
+    """Latents [n, z_dim] on CPU: row i is ``z_row(seed + i)`` (StyleGAN's seed → latent
+    convention), so a row never depends on ``n``. The one seed convention of the project: the
+    pipeline and the app, ``evaluate`` and the trainer's sample grid all draw z this way."""
+    import torch
+
+    return torch.stack([z_row(s, z_dim) for s in range(int(seed), int(seed) + int(n))])
+
+
 def slerp(a, b, t: float):
     """Spherical interpolation between latents ``a`` and ``b`` (lerp when nearly parallel)."""
     import torch

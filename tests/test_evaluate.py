@@ -280,3 +280,20 @@ def test_zero_shot_confusions_script(tiny_synthbirds, tmp_path, capsys):
                  {"components": {"text_encoder": to_dict(text_cfg)}})
     assert script.main([str(tmp_path / "phi_only"), "--data", str(tiny_synthbirds)]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_evaluate_draws_the_images_the_app_draws_for_the_same_seed(tiny, judge):
+    """One seed convention: image i of a section is the pipeline's (and the app's) image for seed
+    ``section_seed(seed, section) + i``."""
+    import numpy as np
+
+    from t2i_core.eval.evaluate import Nets, section_seed
+
+    nets = Nets(tiny)
+    caption = "this bird has a red crown, blue wings and a yellow belly with a short beak"
+    base = section_seed(3, 1)
+    batch = nets.generate(nets.z(3, base), nets.embed([caption] * 3))
+    app = tiny.generate(caption, n=3, seed=base)
+    for i in range(3):
+        arr = np.asarray(app[i], dtype=np.float32) / 127.5 - 1.0
+        assert np.abs(batch[i].permute(1, 2, 0).numpy() - arr).max() <= 1.5 / 127.5   # uint8 rounding

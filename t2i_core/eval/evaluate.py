@@ -36,6 +36,7 @@ import numpy as np
 from ..data.degrade import degrade_for_eval
 from ..data.synthbirds import VALUES
 from ..errors import UserError
+from ..pipeline_utils import make_z
 from . import metrics as M
 from .judge import CATEGORICAL
 from .sources import EvalSource, mentioned
@@ -53,12 +54,11 @@ HUMAN_CAPTIONS = Path(__file__).resolve().parents[2] / "tests" / "data" / "human
 
 
 class Nets:
-    """Batched access to a ``T2IPipeline``'s networks (eval mode, no grad)."""
+    """Batched access to a ``T2IPipeline`` through its own methods (eval mode, no grad)."""
 
     def __init__(self, pipeline):
         self.pipe = pipeline
-        self.generator = pipeline.models["generator"]
-        self.style_encoder = pipeline.models.get("style_encoder")
+        self.has_style = pipeline.has("style_encoder")
         self.z_dim = int(pipeline.z_dim)
 
     def embed(self, captions: list[str]):
@@ -67,25 +67,23 @@ class Nets:
         return torch.cat([self.pipe.embed(captions[s:s + 64]) for s in range(0, len(captions), 64)])
 
     def z(self, n: int, seed: int):
-        import torch
-
-        return torch.randn(n, self.z_dim, generator=torch.Generator().manual_seed(int(seed)))
+        """Rows seeded ``seed``, ``seed + 1``, …: the app's and the pipeline's convention, so image
+        i of a section is what the app draws with seed ``seed + i`` (``section_seed``)."""
+        return make_z(seed, n, self.z_dim)
 
     def generate(self, z, emb):
-        import torch
-
-        with torch.inference_mode():
-            return torch.cat([self.generator(z[s:s + BATCH], emb[s:s + BATCH]).float()
-                              for s in range(0, len(z), BATCH)])
+        return self.pipe.draw_batch(z, emb, BATCH)
 
     def style(self, images_uint8):
-        import torch
-
         from .judge import uint8_to_tensor
 
-        with torch.inference_mode():
-            return torch.cat([self.style_encoder(uint8_to_tensor(images_uint8[s:s + BATCH])).float()
-                              for s in range(0, len(images_uint8), BATCH)])
+        return self.pipe.style_batch(uint8_to_tensor(images_uint8), BATCH)
+
+
+def section_seed(seed: int, section: int) -> int:
+    """The first z seed of a section's images: sections never share a latent (1e5 apart), and
+    ``T2IPipeline.generate(caption, seed=section_seed(...) + i)`` redraws image i."""
+    return int(seed) * 1_000_000 + section * 100_000
 
 
 def _rng(seed: int, section: int) -> np.random.Generator:
@@ -118,7 +116,7 @@ def text_match(nets, judge, source, sizes, seed, figures) -> dict:
     captions = source.captions(sizes["captions"], _rng(seed, 1))
     k = sizes["per_caption"]
     emb = nets.embed(captions).repeat_interleave(k, 0)
-    images = nets.generate(nets.z(len(emb), seed * 1000 + 1), emb)
+    images = nets.generate(nets.z(len(emb), section_seed(seed, 1)), emb)
     preds = judge.predict_tensor(images)
     want = [mentioned(c) for c in captions for _ in range(k)]
     keep = [i for i, w in enumerate(want) if w]
@@ -192,7 +190,7 @@ def human_text_match(nets, judge, human, sizes, seed) -> dict:
     captions, wants = captions[:n], wants[:n]
     k = sizes["per_caption"]
     emb = nets.embed(captions).repeat_interleave(k, 0)
-    preds = judge.predict_tensor(nets.generate(nets.z(len(emb), seed * 1000 + 2), emb))
+    preds = judge.predict_tensor(nets.generate(nets.z(len(emb), section_seed(seed, 2)), emb))
     acc = M.attribute_accuracy(preds, [w for w in wants for _ in range(k)])
     return {"per_attribute": _r(acc["per_attribute"]), "all_correct": _r(acc["all_correct"]),
             "by_attribute": {a: _r(v) for a, v in acc["by_attribute"].items()},
@@ -204,7 +202,7 @@ def style_transfer(nets, judge, source, real, sizes, seed, figures, degraded: bo
     """§4.4 on real renders, or (``degraded``) on the same renders after ``degrade_for_eval``
     (blur, noise, JPEG 30, crop: what a photo looks like next to a render), same captions."""
     keys = ("facing_kept", "background_delta_e", "content_per_attribute")
-    if nets.style_encoder is None:
+    if not nets.has_style:
         return _no_style("the weights have no style encoder (run train-style)", keys)
     if real is None:
         return _no_style("no real images with ground-truth style", keys)
@@ -243,7 +241,7 @@ def crispness(nets, judge, source, real, sizes, seed) -> dict:
     half = len(real.images) // 2
     feats = judge.features(uint8_to_tensor(real.images[:2 * half]))
     captions = source.captions(half, _rng(seed, 6))
-    fake = judge.features(nets.generate(nets.z(half, seed * 1000 + 6), nets.embed(captions)))
+    fake = judge.features(nets.generate(nets.z(half, section_seed(seed, 6)), nets.embed(captions)))
     return {"frechet_judge": _r(M.frechet_distance(fake, feats[:half]), 3),
             "frechet_judge_floor": _r(M.frechet_distance(feats[:half], feats[half:]), 3),
             "n_images": half}
@@ -262,7 +260,7 @@ def background_features(styles) -> np.ndarray:
 
 
 def roc_section(nets, real, sizes, seed, curves) -> dict:
-    if nets.style_encoder is None:
+    if not nets.has_style:
         return _no_style("the weights have no style encoder (run train-style)", ("pose", "background"))
     if real is None:
         return _no_style("no real images with ground-truth pose and background", ("pose", "background"))
@@ -297,7 +295,7 @@ def diversity(nets, judge, source, sizes, seed, figures) -> dict:
     shares, spreads = [], []
     for c, cap in enumerate(captions):
         emb = nets.embed([cap]).expand(m, -1)
-        images = nets.generate(nets.z(m, seed * 1000 + 100 + c), emb)
+        images = nets.generate(nets.z(m, section_seed(seed, 3) + 1000 * c), emb)
         preds = judge.predict_tensor(images)
         shares.append(np.mean([p["facing"] == "left" for p in preds]))
         bg = np.asarray([p["background_rgb"] for p in preds])

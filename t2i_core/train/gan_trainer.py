@@ -18,11 +18,17 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import (atomic_write, load_state_dict_strict, load_training_state, read_json_object,
-                          save_training_state)
+from ..checkpoint import (
+    atomic_write,
+    load_state_dict_strict,
+    load_training_state,
+    read_json_object,
+    save_training_state,
+)
 from ..config import DiscriminatorConfig, GeneratorConfig, preset, to_dict
 from ..errors import CheckpointError, UserError
 from ..models import Discriminator, Generator
+from ..pipeline_utils import make_z
 from . import distributed as dist_utils
 from .amp import amp_context, resolve_amp
 from .gan_config import RESUMABLE_CHANGES, GANTrainConfig
@@ -343,11 +349,11 @@ class Trainer:
         return self.G_ema if self.G_ema is not None else self.G
 
     def grid_inputs(self, cols: int = 8) -> tuple[tuple, dict]:
-        """Fixed (z, caption) grid: rows = the data's grid captions, columns = fixed z."""
+        """Fixed (z, caption) grid: rows = the data's grid captions, column j = the z of seed j
+        (``make_z``: the app's seed j draws the same latent)."""
         emb = self.data.grid_emb
         rows = emb.shape[0]
-        gen = torch.Generator().manual_seed(self.cfg.seed + 12345)
-        z = torch.randn(cols, self.g_cfg.z_dim, generator=gen)
+        z = make_z(0, cols, self.g_cfg.z_dim)
         z, emb = z.repeat(rows, 1), emb.repeat_interleave(cols, dim=0)
         kwargs = {"cond_noise": torch.zeros(z.shape[0], self.g_cfg.proj_dim)} if self.g_cfg.cond_aug else {}
         dev = self.dist.device
