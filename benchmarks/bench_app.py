@@ -1,4 +1,4 @@
-"""App speed: single-frame latency and the slider round trip over loopback (issue 7 goals:
+"""App speed: single-frame latency and the slider round trip over loopback (goals:
 a frame < 10 ms on CPU with the bundled model; slider round-trip p95 < 150 ms).
 
     python benchmarks/bench_app.py [--weights DIR | --tiny | --preset small] [--frames 200] [--trips 60]

@@ -1,4 +1,4 @@
-"""FLOPs per training image and the achieved fraction of the machine's measured peak (issue 9, item 2).
+"""FLOPs per training image and the achieved fraction of the machine's measured peak.
 
     python benchmarks/bench_flops.py [--presets small reed] [--batch 64] [--steps 3] [--seconds 3]
 

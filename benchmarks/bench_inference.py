@@ -1,4 +1,4 @@
-"""Inference latency and the app's resident memory (issue 9, item 3).
+"""Inference latency and the app's resident memory.
 
     python benchmarks/bench_inference.py [--weights DIR | --preset small] [--runs 20] [--no-app]
 

@@ -1,4 +1,4 @@
-"""φ's training cost: forward + backward of the char-CNN-RNN on a DS-SJE batch (issue 3).
+"""φ's training cost: forward + backward of the char-CNN-RNN on a DS-SJE batch.
 
     python benchmarks/bench_text_encoder.py [--preset small] [--batch 128] [--rounds 10] [--threads 1]
 

@@ -1,4 +1,4 @@
-"""Thread settings (issue 9, item 1): OpenMP wait policy and thread count, across processes.
+"""Thread settings: OpenMP wait policy and thread count, across processes.
 
     python benchmarks/bench_threads.py [--preset small] [--repeats 3] [--calls 2]
 

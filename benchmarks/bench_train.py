@@ -1,4 +1,4 @@
-"""Training-step throughput (issue 9, item 1): the trainer's step against a plain reference step.
+"""Training-step throughput: the trainer's step against a plain reference step.
 
     python benchmarks/bench_train.py [--presets small reed] [--batch 64] [--rounds 5] [--ablation]
 

@@ -1,4 +1,4 @@
-"""App handlers called directly: good input, and each bad input of issue 7 → gr.Error or a
+"""App handlers called directly: good input, and each bad input a user can send → gr.Error or a
 sensible (clamped) result with a warning. Also the bad-image fixtures used by the server test."""
 
 import io

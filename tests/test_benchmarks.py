@@ -1,4 +1,4 @@
-"""Benchmarks (issue 9): the trainer's speed levers change no result, and every benchmark runs.
+"""Benchmarks: the trainer's speed levers change no result, and every benchmark runs.
 
 The exact levers of the trainer's step — one shared D-trunk call for real+right / real+wrong, D
 frozen in the G step, channels_last — must reproduce the plain reference step of

@@ -1,4 +1,4 @@
-"""scripts/reproduce_synthbirds.sh (issue 6): the whole sequence runs, and a second run resumes."""
+"""scripts/reproduce_synthbirds.sh: the whole sequence runs, and a second run resumes."""
 
 import json
 import os
