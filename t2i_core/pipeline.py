@@ -13,12 +13,24 @@ one pipeline can serve concurrent app requests; ``notices`` holds the current th
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
 from .errors import CheckpointError, UserError
-from .pipeline_utils import (MAX_IMAGES, LRU, array_to_pil, caption_list, check_fraction, check_int,
-                             slerp, standing_stats, to_pil, z_row)
+from .pipeline_utils import (
+    LRU,
+    MAX_IMAGES,
+    array_to_pil,
+    caption_list,
+    check_fraction,
+    check_int,
+    slerp,
+    standing_stats,
+    to_pil,
+    torch_threads,
+    z_row,
+)
 
 COMPONENTS = ("text_encoder", "generator", "discriminator", "style_encoder")
 REQUIRED = ("text_encoder", "generator")
@@ -50,7 +62,12 @@ def how_to_get_weights(target=None) -> str:
 
 
 def _component_classes():
-    from .config import DiscriminatorConfig, GeneratorConfig, StyleEncoderConfig, TextEncoderConfig
+    from .config import (
+        DiscriminatorConfig,
+        GeneratorConfig,
+        StyleEncoderConfig,
+        TextEncoderConfig,
+    )
     from .models.discriminator import Discriminator
     from .models.generator import Generator
     from .models.style_encoder import StyleEncoder
@@ -77,6 +94,10 @@ class T2IPipeline:
         self._z_cache = LRU(4096)
         self._frame_cache = LRU(1024)  # slider frames: dragging back and forth costs nothing
         self._local = threading.local()
+        # torch threads of the one-image calls (pipeline_utils.torch_threads); 0 = torch's own
+        # setting. Override with T2I_INFERENCE_THREADS or by setting the attribute.
+        self.inference_threads = check_int("T2I_INFERENCE_THREADS",
+                                           int(os.environ.get("T2I_INFERENCE_THREADS", "1") or 0), 0, 256)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -209,7 +230,7 @@ class T2IPipeline:
         max_len = int(self.configs["text_encoder"].max_len)
 
         def make(clean):
-            with torch.inference_mode():
+            with torch.inference_mode(), torch_threads(self.inference_threads):
                 return encoder(torch.from_numpy(encode(clean, max_len)).unsqueeze(0))[0].float().clone()
 
         return torch.stack([self._emb_cache.get_or_make(c, lambda c=c: make(c)) for c in cleaned])
@@ -224,7 +245,7 @@ class T2IPipeline:
         import torch
 
         g = self.models["generator"]
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(self.inference_threads):
             return [to_pil(g(z[i : i + 1], emb[i : i + 1])[0]) for i in range(z.shape[0])]
 
     def draw_batch(self, z, emb, batch_size: int = 128):
@@ -329,7 +350,7 @@ class T2IPipeline:
 
         s = self._need("style_encoder", "style transfer")
         x = self.image_tensor(image, crop)
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(self.inference_threads):
             return s(x).float()
 
     def transfer_style(self, image, captions, seed: int = 0, crop: str = "center") -> list:
@@ -350,7 +371,7 @@ class T2IPipeline:
         self._reset_notices()
         x = self.image_tensor(image, crop)
         emb = self.embed(captions)
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(self.inference_threads):
             return [float(torch.sigmoid(d(x, emb[i : i + 1]).reshape(-1)[0])) for i in range(emb.shape[0])]
 
     def describe(self) -> dict:

@@ -272,3 +272,26 @@ def test_cli_generate(tmp_path, capsys):
     assert main(["generate", CAP, "--weights", str(tmp_path / "missing"), "--out", str(out)]) == 2
     assert "train-text" in capsys.readouterr().err
     assert main(["generate", "", "--tiny", "--out", str(out)]) == 2
+
+
+def test_one_image_calls_run_on_one_thread_and_give_the_same_pixels_at_any_thread_count(pipe):
+    seen = []
+    g = pipe.models["generator"]
+    hook = g.register_forward_pre_hook(lambda *_: seen.append(torch.get_num_threads()))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        two = pipe.generate(CAP, n=2, seed=5)
+        torch.set_num_threads(1)
+        one = pipe.generate(CAP, n=2, seed=5)
+        assert set(seen) == {1} and all(same(a, b) for a, b in zip(one, two))
+        torch.set_num_threads(2)
+        assert torch.get_num_threads() == 2                      # the caller's setting is restored
+        seen.clear()
+        pipe.inference_threads = 0                               # 0: torch's own setting
+        pipe.generate(CAP, n=1, seed=5)
+        assert seen == [2]
+    finally:
+        pipe.inference_threads = 1
+        hook.remove()
+        torch.set_num_threads(before)
