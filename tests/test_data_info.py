@@ -4,9 +4,8 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from fixtures import make_cub_cvpr, make_cub_icml, make_flowers_cvpr, make_hdf5
+
 from t2i_core.__main__ import main
 
 
@@ -80,7 +79,6 @@ def test_cli_subprocess_missing_folder(tmp_path):
 
 
 def test_synthbirds_data_info(request, capsys):
-    pytest.importorskip("t2i_core.data.synthbirds")
     root = request.getfixturevalue("tiny_synthbirds")
     info = _json(capsys, root)
     assert info["format"] == "cvpr" and info["synthbirds"] is True

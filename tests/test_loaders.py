@@ -4,10 +4,17 @@ import io
 
 import numpy as np
 import pytest
+from fixtures import (
+    animated_gif,
+    image_bytes,
+    make_cub_cvpr,
+    make_cub_icml,
+    make_flowers_cvpr,
+    make_hdf5,
+    truncated_jpeg,
+)
 from PIL import Image
 
-from fixtures import (animated_gif, image_bytes, make_cub_cvpr, make_cub_icml, make_flowers_cvpr,
-                      make_hdf5, truncated_jpeg)
 from t2i_core.data.dataset import load_image_array, open_dataset
 from t2i_core.data.images import open_image, verify_image
 from t2i_core.errors import UserError
@@ -294,7 +301,6 @@ def test_load_image_array_and_preloaded_pairs(cub):
 # ---------------------------------------------------------------- SynthBirds
 
 def test_synthbirds_folder(request):
-    pytest.importorskip("t2i_core.data.synthbirds")
     root = request.getfixturevalue("tiny_synthbirds")
     index = open_dataset(root)
     assert index.format == "cvpr" and index.synthbirds

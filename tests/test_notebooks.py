@@ -16,12 +16,11 @@ import time
 from pathlib import Path
 from queue import Empty
 
+import ipykernel  # noqa: F401  (the kernel the notebooks run on; requirements-dev.txt)
+import ipywidgets  # noqa: F401  (notebooks 03 and 04 use widgets; requirements.txt)
+import nbclient
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
-pytest.importorskip("ipywidgets")
 
 NB_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NB_DIR.glob("[0-9][0-9]_*.ipynb"))
