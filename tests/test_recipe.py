@@ -340,3 +340,25 @@ def test_trainer_runs_with_class_negatives_and_hard_wrong_texts(tiny_synthbirds,
     for bad, msg in ((dict(match_negatives="all"), "match-negatives"), (dict(hard_wrong=2.0), "hard-wrong")):
         with pytest.raises(UserError, match=msg):
             Trainer(cfg(**bad), data, tmp_path / "bad", progress=False)
+
+
+def test_sample_grids_leave_training_unchanged_and_draw_the_standing_g(tiny_synthbirds, tmp_path):
+    from t2i_core.data.dataset import open_dataset
+    from t2i_core.train.gan_data import load_split, standin_embeddings
+    from t2i_core.train.gan_trainer import Trainer
+
+    index = open_dataset(tiny_synthbirds)
+    data = load_split(index, "all", *standin_embeddings(index, dim=32), progress=False)
+
+    def run(name, sample_every):
+        cfg = GANTrainConfig(preset="tiny", steps=4, batch_size=8, sample_every=sample_every, ckpt_every=0,
+                             standing_stats_batches=2, device="cpu",
+                             **{**RECIPES["fast"], "ema_decay": 0.9, "theta_weight": 0.0})
+        tr = Trainer(cfg, data, tmp_path / name, progress=False)
+        tr.train(export=False)
+        return tr
+
+    plain, sampled = run("plain", 0), run("sampled", 2)
+    assert (tmp_path / "sampled" / "samples" / "step_00000002_eval.png").is_file()
+    for k, v in plain.G.state_dict().items():
+        assert torch.equal(v, sampled.G.state_dict()[k]), k

@@ -361,7 +361,8 @@ class Trainer:
 
     @torch.no_grad()
     def sample_grid(self, tag: str | None = None, cols: int = 8) -> float:
-        """Write train-mode and eval-mode grids; log mean |eval − train| of the exported G."""
+        """Write train-mode and eval-mode grids (the exported G: EMA weights with standing
+        statistics); log mean |eval − train| of it. Uses its own RNG: training is unchanged."""
         if self.data.grid_emb is None:
             return float("nan")
         args, kwargs = self.grid_inputs(cols)
@@ -370,6 +371,10 @@ class Trainer:
             self.G.train()
             save_grid(self.G(*args, **kwargs), self.run_dir / "samples" / f"{tag}.png", cols)
         g = self.export_generator()
+        if self.G_ema is not None:  # EMA weights with G's running statistics draw washed-out
+            from .gan_export import standing_generator  # birds: recompute them, as the export does
+
+            g, _ = standing_generator(self, batches=min(self.cfg.standing_stats_batches, 10))
         with frozen_buffers(g):
             g.eval()
             save_grid(g(*args, **kwargs), self.run_dir / "samples" / f"{tag}_eval.png", cols)
