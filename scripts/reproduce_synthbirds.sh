@@ -83,4 +83,5 @@ cp "$RUNS"/final/*.safetensors "$RUNS/final/config.json" "$OUT/"
 rm -rf "$OUT/evaluation" && cp -r "$RUNS/final/evaluation" "$OUT/evaluation"
 python -c 'import sys; from t2i_core.checkpoint import make_paths_relative; make_paths_relative(*sys.argv[1:])' \
   "$OUT" "$ROOT"
+sed -i "s|$ROOT/||g" "$OUT"/evaluation/*.md "$OUT"/evaluation/*.json  # the report names no machine paths
 echo "==> weights written to $OUT (figures: $OUT/evaluation/report.md)"

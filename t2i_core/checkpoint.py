@@ -69,23 +69,23 @@ def save_weights(folder, state_dicts: dict, config: dict) -> Path:
 
 def make_paths_relative(folder, base) -> dict:
     """Rewrite the machine paths a weights folder's ``config.json`` records (``dataset.root``,
-    ``text_encoder_source``) relative to ``base`` where they lie inside it, and drop
-    ``cache_dir`` (a cache is rebuilt where it is missing), so a shipped folder points at
-    ``data/synthbirds``, not at the machine it was trained on. Returns the new config."""
+    ``text_encoder_source``, the evaluation's data and report paths, …) relative to ``base``
+    where they lie inside it, and drop ``cache_dir`` (a cache is rebuilt where it is missing),
+    so a shipped folder points at ``data/synthbirds``, not at the machine it was trained on.
+    Returns the new config."""
     folder, base = Path(folder), Path(base).resolve()
-    config = read_config(folder)
+    prefix = str(base) + os.sep
 
     def rel(value):
-        p = Path(value)
-        p = p.resolve() if p.is_absolute() else (base / p).resolve()
-        return str(p.relative_to(base)) if p.is_relative_to(base) else value
+        if isinstance(value, dict):
+            return {k: rel(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rel(v) for v in value]
+        if isinstance(value, str) and (value == str(base) or prefix in value):
+            return value.replace(prefix, "").replace(str(base), ".")
+        return value
 
-    if isinstance(config.get("dataset"), dict) and config["dataset"].get("root"):
-        config["dataset"]["root"] = rel(config["dataset"]["root"])
-    if config.get("text_encoder_source"):
-        config["text_encoder_source"] = rel(config["text_encoder_source"])
-    if isinstance(config.get("style_training"), dict) and config["style_training"].get("root"):
-        config["style_training"]["root"] = rel(config["style_training"]["root"])
+    config = rel(read_config(folder))
     config.pop("cache_dir", None)
     text = json.dumps(config, indent=2, sort_keys=True)
     atomic_write(folder / CONFIG_NAME, lambda tmp: Path(tmp).write_text(text))

@@ -86,7 +86,8 @@ def test_make_paths_relative_keeps_no_machine_paths(tmp_path):
     (repo / "data" / "birds").mkdir(parents=True)
     config = {"dataset": {"root": str(repo / "data" / "birds"), "n_images": 3},
               "text_encoder_source": str(repo / "runs" / "text" / "weights"),
-              "style_training": {"root": str(tmp_path / "elsewhere")}, "cache_dir": "/tmp/cache"}
+              "style_training": {"root": str(tmp_path / "elsewhere")}, "cache_dir": "/tmp/cache",
+              "evaluation": {"meta": {"data": f"{repo}/data/birds (test split, 4 images)"}}}
     checkpoint.save_weights(tmp_path / "w", {"g": {"x": torch.ones(2)}}, config)
     before = checkpoint.load_weights(tmp_path / "w")[1]
     out = checkpoint.make_paths_relative(tmp_path / "w", repo)
@@ -95,6 +96,7 @@ def test_make_paths_relative_keeps_no_machine_paths(tmp_path):
     assert stored["dataset"] == {"root": "data/birds", "n_images": 3}
     assert stored["text_encoder_source"] == "runs/text/weights"
     assert stored["style_training"]["root"] == str(tmp_path / "elsewhere")   # outside: left alone
+    assert stored["evaluation"]["meta"]["data"] == "data/birds (test split, 4 images)"
     assert torch.equal(checkpoint.load_weights(tmp_path / "w")[1]["g"]["x"], before["g"]["x"])
 
 
