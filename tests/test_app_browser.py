@@ -102,3 +102,22 @@ def test_sixteen_birds_fit_without_an_inner_scroll(page):
     wrap = page.locator("#gen-gallery .grid-wrap")
     inner, shown = wrap.evaluate("el => [el.scrollHeight, el.clientHeight]")
     assert inner <= shown + 2, (inner, shown)              # no row hidden behind a scrollbar
+
+
+def test_style_tab_takes_an_upload_in_the_image_editor(page, tmp_path):
+    from PIL import Image
+
+    photo = tmp_path / "bird.png"
+    Image.new("RGB", (96, 64), (120, 160, 200)).save(photo)
+    page.get_by_role("tab", name="Style transfer").click()
+    page.locator("#style-photo input[type=file]").set_input_files(str(photo))
+    redrawn = ("() => [...document.querySelectorAll('img')].filter(i => "
+               "(i.getAttribute('src') || '').includes('style_')).length >= 3")
+    for _ in range(6):  # the editor takes the upload in its own time: click until it has it
+        page.get_by_role("button", name="Transfer style").click()
+        try:
+            page.wait_for_function(redrawn, timeout=5_000)
+            break
+        except Exception:  # noqa: BLE001 - "no image" yet: try again
+            continue
+    page.wait_for_function(redrawn, timeout=5_000)
