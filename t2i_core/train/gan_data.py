@@ -137,7 +137,7 @@ def class_prototypes(data: GANData) -> tuple[torch.Tensor, torch.Tensor]:
     row[classes] = torch.arange(len(classes))
     counts = (data.offsets[1:] - data.offsets[:-1])
     cap_label = row[data.labels].repeat_interleave(counts)
-    sums = torch.zeros(len(classes), data.embed_dim).index_add_(0, cap_label, data.cap_emb.float())
+    sums = torch.zeros(len(classes), data.embed_dim).index_add_(0, cap_label, data.cap_emb.float().cpu())
     n = torch.bincount(cap_label, minlength=len(classes)).clamp_min(1)
     return sums / n[:, None], row
 
