@@ -38,6 +38,9 @@ CSS = """
 /* the generate gallery grows with n instead of scrolling inside a fixed box */
 #gen-gallery, #gen-gallery .wrap, #gen-gallery .gallery-container { height: auto !important; }
 #gen-gallery .grid-wrap { max-height: none !important; height: auto !important; overflow: visible !important; }
+/* after an error the previous result stays visible under a small badge (the message is in the toast) */
+.wrap:has(> .error) { background: transparent !important; pointer-events: none;
+                      align-items: flex-start !important; justify-content: flex-end !important; }
 """
 MODEL = dict(concurrency_id="model", concurrency_limit=1, preprocess=False)
 LIVE = dict(MODEL, trigger_mode="always_last", show_progress="hidden")

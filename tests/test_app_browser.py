@@ -121,3 +121,20 @@ def test_style_tab_takes_an_upload_in_the_image_editor(page, tmp_path):
         except Exception:  # noqa: BLE001 - "no image" yet: try again
             continue
     page.wait_for_function(redrawn, timeout=5_000)
+
+
+def test_an_error_leaves_the_previous_birds_in_view(page):
+    page.get_by_role("tab", name="Generate").click()
+    caption = page.locator("#gen-caption textarea, #gen-caption input")
+    caption.fill("a bird with a red crown")
+    page.locator("#gen-button").click()
+    page.wait_for_function("() => document.querySelectorAll('#gen-gallery img').length >= 1")
+    caption.fill("")
+    page.locator("#gen-button").click()
+    page.wait_for_selector("#gen-gallery .error")
+    on_top = page.locator("#gen-gallery img").first.evaluate("""img => {
+        const r = img.getBoundingClientRect();
+        const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return top === img || img.parentElement.contains(top);
+    }""")
+    assert on_top                                          # not hidden behind the error overlay
