@@ -18,6 +18,7 @@ import os
 import socket
 import sys
 import tempfile
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Idle OpenMP threads sleep instead of spinning: batch-1 frames were 5-7x faster on a busy 2-core
@@ -199,7 +200,8 @@ def build_demo(pipeline) -> gr.Blocks:
 
 def launch(demo: gr.Blocks, **kwargs):
     """``demo.launch`` with this app's settings (upload cap, CSS); kwargs override."""
-    settings = dict(max_file_size=MAX_FILE_SIZE, css=CSS, footer_links=["api", "settings"])
+    settings = dict(max_file_size=MAX_FILE_SIZE, css=CSS, footer_links=["api", "settings"],
+                    allowed_paths=C.doc_paths(Path(__file__).resolve().parent))  # About's links
     settings.update(kwargs)
     return demo.launch(**settings)
 

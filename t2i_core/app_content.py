@@ -63,6 +63,39 @@ def demote_headings(markdown: str, levels: int) -> str:
     return "\n".join(out)
 
 
+# documents the About tab links to (served read-only by the app: ``launch(allowed_paths=...)``)
+DOC_FOLDERS = ("reports", "weights", "notebooks", "benchmarks", "scripts")
+DOC_SUFFIXES = (".md", ".json", ".png", ".txt", ".ipynb", ".sh", ".py", ".gif")
+
+
+def doc_paths(root) -> list[str]:
+    """The folders whose documents the About tab links to."""
+    return [str(Path(root) / d) for d in DOC_FOLDERS if (Path(root) / d).is_dir()]
+
+
+def link_files(markdown: str, root) -> str:
+    """Every `` `path` `` naming a document of the repository (under ``DOC_FOLDERS``) becomes a
+    link the app serves; anything else, and code blocks, stay as they are."""
+    import re
+
+    root = Path(root).resolve()
+
+    def link(m):
+        rel = m.group(1).rstrip("/")
+        path = (root / rel).resolve()
+        if (not path.is_file() or path.suffix not in DOC_SUFFIXES or not path.is_relative_to(root)
+                or path.relative_to(root).parts[0] not in DOC_FOLDERS):
+            return m.group(0)
+        return f"[`{rel}`](/gradio_api/file={path})"
+
+    out, fenced = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        out.append(line if fenced else re.sub(r"(?<!\[)`([\w./-]+)`", link, line))
+    return "\n".join(out)
+
+
 def model_name(pipe) -> str:
     """What the page calls the loaded model: its weights folder's name and recipe, never the
     server's path ("synthbirds (small, fast recipe, 5,000 steps)")."""
@@ -105,6 +138,7 @@ def about_markdown(pipe, repo_root=None) -> str:
     card = next((p for p in candidates if p.is_file()), None)
     if card is not None:
         text = demote_headings(card.read_text(encoding="utf-8", errors="replace")[:20000], 2)
+        text = link_files(text, root)
         parts.append("\n" + (text if text.lstrip().startswith("#") else "### Model card\n\n" + text))
     else:
         parts.append("\n*No model card yet (weights/MODEL_CARD.md).*")

@@ -212,3 +212,22 @@ def test_sixteen_parallel_clients(server, downloads):
         results = list(pool.map(work, range(16)))
     assert all(r == results[0] for r in results)
     assert len(set(results[0])) == 3  # the two seeds and the frame really differ
+
+
+def test_about_links_to_the_repository_documents_and_the_app_serves_them(server):
+    import re
+
+    import httpx
+
+    from t2i_core import T2IPipeline
+    from t2i_core import app_content as C
+
+    about = C.about_markdown(T2IPipeline.from_preset("tiny", seed=0))
+    links = re.findall(r"\]\((/gradio_api/file=[^)]+)\)", about)
+    assert any(link.endswith("reports/quality/README.md") for link in links), about[:2000]
+    for link in links[:3]:
+        r = httpx.get(server.rstrip("/") + link)
+        assert r.status_code == 200 and len(r.content) > 0, link
+    # nothing outside the document folders is served
+    secret = Path(C.__file__).resolve()
+    assert httpx.get(server.rstrip("/") + f"/gradio_api/file={secret}").status_code != 200
