@@ -81,8 +81,8 @@ def make_paths_relative(folder, base) -> dict:
             return {k: rel(v) for k, v in value.items()}
         if isinstance(value, list):
             return [rel(v) for v in value]
-        if isinstance(value, str) and (value == str(base) or prefix in value):
-            return value.replace(prefix, "").replace(str(base), ".")
+        if isinstance(value, str):
+            return "." if value == str(base) else value.replace(prefix, "")
         return value
 
     config = rel(read_config(folder))

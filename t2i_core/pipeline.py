@@ -47,6 +47,17 @@ TRAINING_COMMANDS = (
 )
 
 
+def _threads_from_env() -> int:
+    """T2I_INFERENCE_THREADS (default 1; 0 = torch's own setting), with a clear error."""
+    raw = os.environ.get("T2I_INFERENCE_THREADS", "1").strip() or "1"
+    try:
+        value = int(raw)
+    except ValueError:
+        raise UserError(f"T2I_INFERENCE_THREADS must be a whole number of threads (0 = torch's "
+                        f"own setting), got {raw!r}") from None
+    return check_int("T2I_INFERENCE_THREADS", value, 0, 256)
+
+
 def default_weights_dir() -> Path:
     """The bundled weights folder: ``<repo>/weights/synthbirds``."""
     return Path(__file__).resolve().parent.parent / "weights" / "synthbirds"
@@ -96,8 +107,7 @@ class T2IPipeline:
         self._local = threading.local()
         # torch threads of the one-image calls (pipeline_utils.torch_threads); 0 = torch's own
         # setting. Override with T2I_INFERENCE_THREADS or by setting the attribute.
-        self.inference_threads = check_int("T2I_INFERENCE_THREADS",
-                                           int(os.environ.get("T2I_INFERENCE_THREADS", "1") or 0), 0, 256)
+        self.inference_threads = _threads_from_env()
 
     # ------------------------------------------------------------------ construction
     @classmethod

@@ -87,7 +87,8 @@ def test_make_paths_relative_keeps_no_machine_paths(tmp_path):
     config = {"dataset": {"root": str(repo / "data" / "birds"), "n_images": 3},
               "text_encoder_source": str(repo / "runs" / "text" / "weights"),
               "style_training": {"root": str(tmp_path / "elsewhere")}, "cache_dir": "/tmp/cache",
-              "evaluation": {"meta": {"data": f"{repo}/data/birds (test split, 4 images)"}}}
+              "evaluation": {"meta": {"data": f"{repo}/data/birds (test split, 4 images)",
+                                      "weights": str(repo), "other": f"{repo}ly/elsewhere"}}}
     checkpoint.save_weights(tmp_path / "w", {"g": {"x": torch.ones(2)}}, config)
     before = checkpoint.load_weights(tmp_path / "w")[1]
     out = checkpoint.make_paths_relative(tmp_path / "w", repo)
@@ -97,6 +98,8 @@ def test_make_paths_relative_keeps_no_machine_paths(tmp_path):
     assert stored["text_encoder_source"] == "runs/text/weights"
     assert stored["style_training"]["root"] == str(tmp_path / "elsewhere")   # outside: left alone
     assert stored["evaluation"]["meta"]["data"] == "data/birds (test split, 4 images)"
+    assert stored["evaluation"]["meta"]["weights"] == "."
+    assert stored["evaluation"]["meta"]["other"] == f"{repo}ly/elsewhere"   # a look-alike path stays
     assert torch.equal(checkpoint.load_weights(tmp_path / "w")[1]["g"]["x"], before["g"]["x"])
 
 

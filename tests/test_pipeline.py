@@ -295,3 +295,13 @@ def test_one_image_calls_run_on_one_thread_and_give_the_same_pixels_at_any_threa
         pipe.inference_threads = 1
         hook.remove()
         torch.set_num_threads(before)
+
+
+def test_a_bad_thread_setting_is_a_clear_error(monkeypatch):
+    from t2i_core import T2IPipeline
+
+    monkeypatch.setenv("T2I_INFERENCE_THREADS", "many")
+    with pytest.raises(UserError, match="T2I_INFERENCE_THREADS must be a whole number"):
+        T2IPipeline.from_preset("tiny")
+    monkeypatch.setenv("T2I_INFERENCE_THREADS", "2")
+    assert T2IPipeline.from_preset("tiny").inference_threads == 2

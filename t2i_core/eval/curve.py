@@ -57,8 +57,7 @@ class CurveProbe:
             if real is not None and len(real.images) >= 4:
                 half = len(real.images) // 2
                 feats = self.judge.features(uint8_to_tensor(real.images))
-                self.real_features = feats[:half]
-                self.fid_floor = M.frechet_distance(feats[:half], feats[half:2 * half])
+                self.real_features, self.fid_floor = M.frechet_reference(feats)
                 with torch.no_grad():
                     fid_caps = source.captions(half, rng)
                     self.fid_emb = text_encoder.embed_texts(fid_caps).float()

@@ -238,13 +238,12 @@ def crispness(nets, judge, source, real, sizes, seed) -> dict:
     if real is None or len(real.images) < 4:
         return {"frechet_judge": None, "frechet_judge_floor": None,
                 "note": "no real renders to compare with"}
-    half = len(real.images) // 2
-    feats = judge.features(uint8_to_tensor(real.images[:2 * half]))
+    reference, floor = M.frechet_reference(judge.features(uint8_to_tensor(real.images)))
+    half = len(reference)
     captions = source.captions(half, _rng(seed, 6))
     fake = judge.features(nets.generate(nets.z(half, section_seed(seed, 6)), nets.embed(captions)))
-    return {"frechet_judge": _r(M.frechet_distance(fake, feats[:half]), 3),
-            "frechet_judge_floor": _r(M.frechet_distance(feats[:half], feats[half:]), 3),
-            "n_images": half}
+    return {"frechet_judge": _r(M.frechet_distance(fake, reference), 3),
+            "frechet_judge_floor": _r(floor, 3), "n_images": half}
 
 
 def pose_features(styles) -> np.ndarray:

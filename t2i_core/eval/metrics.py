@@ -293,3 +293,10 @@ def frechet_distance(a, b) -> float:
         warnings.simplefilter("ignore", linalg.LinAlgWarning)
         covmean = linalg.sqrtm(cov_a @ cov_b).real
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(covmean))
+
+
+def frechet_reference(real_features) -> tuple[np.ndarray, float]:
+    """Split real features into a reference set (the first half) and the Fréchet floor: the
+    distance between the two halves, what a perfect generator would score at that size."""
+    half = len(real_features) // 2
+    return real_features[:half], frechet_distance(real_features[:half], real_features[half:2 * half])
