@@ -19,7 +19,7 @@ def test_pyproject_declares_the_package_and_the_t2i_command():
     assert set(project["dynamic"]) == {"version", "dependencies"}   # one place each
 
 
-def test_installed_package_is_this_checkout_and_t2i_runs():
+def test_installed_package_has_this_version_and_t2i_runs():
     # README's test command installs the checkout (pip install -e .)
     assert metadata.version("gan-cls-explorer") == t2i_core.__version__
     exe = shutil.which("t2i")
