@@ -2,6 +2,7 @@
 
 import json
 import random
+import re
 
 import numpy as np
 import pytest
@@ -84,6 +85,33 @@ def test_captions_are_clean_varied_and_parse_back():
         partial += len(keys) < 4
     assert ok / len(contents) >= 0.99
     assert 0.1 <= partial / len(contents) <= 0.3
+
+
+def _words(style, n=3000):
+    rnd, words = random.Random(7), set()
+    for content in _random_contents(n, seed=3):
+        words.update(w for w in re.findall(r"[a-z]+", caption_with_keys(content, rnd, style=style)[0]))
+    return words
+
+
+def test_caption_styles_plain_reproduces_and_rich_speaks_like_people():
+    content = {"crown": "red", "wing": "blue", "belly": "white", "beak": "long"}
+    # plain is the first generator, byte for byte (figures measured on it must reproduce)
+    assert sb.make_captions(content, np.random.default_rng(5), n=3, style="plain") == [
+        "this red-crowned bird has blue wings, a bright white breast and a long and pointed beak",
+        "a small bird that has a white underbelly, a very long beak, a deep red crown and blue wings.",
+        "the bird is blue on its wing feathers with a red crown, a white chest and a very long beak."]
+    plain, rich = _words("plain"), _words("rich")
+    assert len(plain) < 100 and len(rich) > 180  # 88 and 197 words today
+    assert {"scarlet", "cobalt", "ebony", "crest", "abdomen", "eyes", "tail", "feet"} <= rich - plain
+    rnd, ok = random.Random(2), 0
+    contents = _random_contents(400, seed=4)
+    for c in contents:
+        text, keys = caption_with_keys(c, rnd, style="rich")
+        ok += parse_caption(text) == {k: c[k] for k in keys} and text == clean_caption(text)
+    assert ok / len(contents) >= 0.99
+    with pytest.raises(UserError, match="caption style"):
+        sb.make_captions(content, np.random.default_rng(0), style="fancy")
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -174,3 +202,7 @@ def test_bad_out_and_cli(tmp_path, capsys):
     assert main(["make-dataset", "--out", str(out), "--max-classes", "3", "--images-per-class", "1",
                  "--workers", "1", "--seed", "5"]) == 0
     assert len(list((out / "images").rglob("*.png"))) == 3
+    assert json.loads((out / "synthbirds.json").read_text())["captions"] == "rich"
+    assert main(["make-dataset", "--out", str(out), "--max-classes", "3", "--images-per-class", "1",
+                 "--workers", "1", "--captions", "plain"]) == 0
+    assert json.loads((out / "synthbirds.json").read_text())["captions"] == "plain"

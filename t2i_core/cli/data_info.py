@@ -21,7 +21,7 @@ def add_arguments(p) -> None:
 
 
 def _format_text(s: dict) -> str:
-    fmt = s["format"] + (" (SynthBirds)" if s["synthbirds"] else "")
+    fmt = s["format"] + {"birds": " (SynthBirds)", "flowers": " (SynthFlowers)"}.get(s["domain"], "")
     cpi = s["captions_per_image"]
     lines = [
         f"dataset   {s['root']}",

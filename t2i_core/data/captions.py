@@ -3,6 +3,12 @@ reading back which content attributes a free-form caption mentions (for evaluati
 
 Captions are lowercase and use only Reed's alphabet (§3.2). They never mention style
 (facing, pose, background). About 20% mention only 2–3 of the 4 attributes.
+
+Two caption styles: ``rich`` (the default) also writes the way people describe birds on CUB —
+colour synonyms ("scarlet", "cobalt", "ebony"), more part names ("crest", "abdomen"), more
+word orders, and clauses about things the renders do not vary (eyes, feet, legs, tail shape) —
+so that φ reads a user's free phrasing; ``plain`` is the first, 88-word generator, kept so that
+figures measured on it reproduce byte for byte.
 """
 
 from __future__ import annotations
@@ -43,9 +49,53 @@ BEAK_PREDICATES = {"short": ["short", "small", "stubby", "short and pointed", "s
                             "quite long"]}
 SMALL = ["small", "small", "little"]  # species-typical; uncorrelated with the style's scale
 
+CAPTION_STYLES = ("rich", "plain")
+# rich only. Colour synonyms of a bird guide; a compound's first word is itself a synonym of
+# the same colour (or a modifier in _SKIP), so that parse_caption reads it both ways.
+COLOR_SYNONYMS = {
+    "red": ["scarlet", "crimson", "ruby", "cherry", "reddish", "brick red", "scarlet red",
+            "crimson red", "fiery red", "rosy red"],
+    "orange": ["amber", "tangerine", "orangish", "orangey", "burnt orange", "tangerine orange",
+               "pumpkin orange", "pumpkin"],
+    "yellow": ["golden", "gold", "lemon", "canary", "yellowish", "lemon yellow", "canary yellow",
+               "golden yellow", "buttery yellow", "mustard"],
+    "green": ["emerald", "lime", "olive", "greenish", "olive green", "emerald green", "moss green",
+              "lime green", "jade", "grass green"],
+    "blue": ["navy", "azure", "cobalt", "sapphire", "bluish", "navy blue", "royal blue",
+             "cobalt blue", "cerulean", "steel blue"],
+    "purple": ["violet", "lilac", "lavender", "magenta", "indigo", "purplish", "plum",
+               "deep violet", "lavender purple", "mauve"],
+    "brown": ["tan", "chestnut", "chocolate", "rufous", "cinnamon", "brownish", "tawny",
+              "chocolate brown", "chestnut brown", "coffee"],
+    "black": ["ebony", "jet black", "coal black", "blackish", "inky", "sooty", "raven",
+              "pitch black", "ebony black", "inky black"],
+    "white": ["ivory", "snowy", "whitish", "snow white", "cream", "creamy", "milky", "pearly",
+              "ivory white", "creamy white"],
+    "grey": ["silver", "silvery", "ashy", "slate", "greyish", "grayish", "ash grey", "slate gray",
+             "charcoal", "smoky grey"],
+}
+SYNONYM_P = 0.35  # share of colour words written as a synonym
+EXTRA_NOUNS = {  # rich only, added to NOUNS
+    "crown": [("crest", False), ("crest", False), ("forehead", False)],
+    "wing": [("wing", False), ("flight feathers", True)],
+    "belly": [("abdomen", False), ("stomach", False), ("underside", False), ("breast feathers", True)],
+    "beak": [("bill", False)],
+}
+EXTRA_HYPHEN = {"crown": ["crested"], "wing": [], "belly": [], "beak": []}
+EXTRA_SIZES = ["medium sized", "plump", "large", "stout", "tiny", "chubby", "slender"]
+# Things the renders never vary, as people mention them anyway (noise φ must learn to ignore).
+DISTRACTORS = ["black eyes", "small black eyes", "dark eyes", "a white eyering", "grey feet",
+               "pink feet", "dark legs", "thin legs", "long legs", "a short tail",
+               "a long tail", "a forked tail", "a notched tail", "long tail feathers",
+               "sharp claws", "a rounded tail", "small feet", "beady eyes"]
+DISTRACTOR_CLAUSES = ["its eyes are black", "the tail is short", "the tail is long and pointed",
+                      "its legs are thin", "its feet are grey", "the tail is forked",
+                      "the eyes are dark and round", "its legs are long"]
+DISTRACTOR_P = 0.3
+
 # Full captions (all four attributes). Slots: {ac} "a red crown", {w} "blue wings", {ab} "a
 # yellow belly" / "yellow underparts", {ak} "a short beak"; {C} {W} {B} colours; {cn} {wn} {bn}
-# {kn} nouns; {bi} is/are; {K} beak predicate; {ch} {wh} {bh} {kh} "red-headed"...; {s} small.
+# {kn} nouns; {bi} {wi} is/are; {K} beak predicate; {ch} {wh} {bh} {kh} "red-headed"...; {s} small.
 FULL_TEMPLATES = [
     "this bird has {ac}, {w} and {ab} with {ak}.",
     "a bird with {ak}, {w}, {ab} and {ac}.",
@@ -56,14 +106,14 @@ FULL_TEMPLATES = [
     "this is a {wh} bird with {ac}, {ab} and {ak}.",
     "a {s} bird with {ab}, {w}, {ac} and {ak}.",
     "this bird has {w} and {ab}, with {ac} and {ak}.",
-    "the {cn} of this bird is {C}, the {wn} are {W}, the {bn} {bi} {B} and the {kn} is {K}.",
+    "the {cn} of this bird is {C}, the {wn} {wi} {W}, the {bn} {bi} {B} and the {kn} is {K}.",
     "this bird has {ak}, {ac}, {w} and {ab}.",
     "a {ch}, {wh} bird with {ab} and {ak}.",
     "this particular bird has {ab}, {w}, {ac} and {ak}.",
     "a {bh} bird with {w}, {ac} and {ak}.",
-    "this bird has {ak} and {ac}; its {wn} are {W} and its {bn} {bi} {B}.",
+    "this bird has {ak} and {ac}; its {wn} {wi} {W} and its {bn} {bi} {B}.",
     "{w}, {ac}, {ab} and {ak}.",
-    "this bird's {cn} is {C}, its {wn} are {W}, its {bn} {bi} {B} and it has {ak}.",
+    "this bird's {cn} is {C}, its {wn} {wi} {W}, its {bn} {bi} {B} and it has {ak}.",
     "a bird that has {ac}, {w}, {ab} and {ak}.",
     "this is a {s} bird with {ab}, {w}, {ac} and {ak}.",
     "the bird has {ak} and {w}, along with {ac} and {ab}.",
@@ -100,32 +150,56 @@ LIST_TEMPLATES = ["this bird has {items}.", "a bird with {items}.", "this {s} bi
                   "this is a bird with {items}.", "this bird is {s} and has {items}.",
                   "a {s} bird that has {items}."]
 
+# rich only: more word orders, relative clauses and sentence shapes.
+RICH_TEMPLATES = [
+    "{ac}, {w} and {ab} make up this bird, which has {ak}.",
+    "a bird whose {cn} is {C}, with {w}, {ab} and {ak}.",
+    "the {wn} of this bird {wi} {W} and its {cn} is {C}; it has {ab} and {ak}.",
+    "this {s} bird has {ak}; the {cn} is {C}, the {bn} {bi} {B}, and the {wn} {wi} {W}.",
+    "{ab}, {ac}, {w} and {ak} on this {s} bird.",
+    "the bird has a {C} {cn} while its {wn} {wi} {W} and its {bn} {bi} {B}, plus {ak}.",
+    "this bird is {s}, with {w}, {ab}, {ac} and {ak}.",
+    "a {s} bird with a {K} {kn} and {ac}; its {wn} {wi} {W} and its {bn} {bi} {B}.",
+    "{ak} and {ac} stand out on this bird, along with {w} and {ab}.",
+    "its {cn} is {C} and its {bn} {bi} {B}, with {w} and {ak}.",
+    "a {s} bird, {W} on the {wn}, with {ac}, {ab} and {ak}.",
+    "you can see {ac}, {w} and {ab} on this bird, and it has {ak}.",
+    "this {s} bird has {w}, and its {cn} is {C}, its {bn} {bi} {B} and its {kn} is {K}.",
+    "a {ch} bird whose {wn} {wi} {W} and whose {bn} {bi} {B}, with {ak}.",
+]
+
 PARTIAL_SHARE = 0.2  # captions that mention only 2–3 attributes
 _AN = re.compile(r"\ba (?=[aeiou])")
 
 
-def _color(color: str, rnd: random.Random, modifier_p: float = 0.2) -> str:
+def _color(color: str, rnd: random.Random, modifier_p: float = 0.2, rich: bool = False) -> str:
+    if rich and rnd.random() < SYNONYM_P:
+        return rnd.choice(COLOR_SYNONYMS[color])
     word = rnd.choice(("grey", "gray")) if color == "grey" else color
     if rnd.random() < modifier_p:
         word = f"{rnd.choice(MODIFIERS[color])} {word}"
     return word
 
 
-def _slots(content: dict, rnd: random.Random) -> dict:
+def _slots(content: dict, rnd: random.Random, rich: bool = False) -> dict:
     """Words for one caption: each noun, colour and phrase drawn once, so a caption is consistent."""
-    (cn, _), (wn, _), (bn, bplural), (kn, _) = (rnd.choice(NOUNS[k]) for k in CONTENT_KEYS)
-    C, W, B = (_color(content[k], rnd) for k in ("crown", "wing", "belly"))
+    nouns = {k: NOUNS[k] + EXTRA_NOUNS[k] if rich else NOUNS[k] for k in CONTENT_KEYS}
+    hyphen = {k: HYPHEN[k] + EXTRA_HYPHEN[k] if rich else HYPHEN[k] for k in CONTENT_KEYS}
+    (cn, _), (wn, wplural), (bn, bplural), (kn, _) = (rnd.choice(nouns[k]) for k in CONTENT_KEYS)
+    C, W, B = (_color(content[k], rnd, rich=rich) for k in ("crown", "wing", "belly"))
     beak = rnd.choice(BEAK_PHRASES[content["beak"]]).replace("beak", kn).replace("bill", kn)
-    return {
+    slots = {
         "C": C, "W": W, "B": B, "cn": cn, "wn": wn, "bn": bn, "kn": kn, "bi": "are" if bplural else "is",
-        "K": rnd.choice(BEAK_PREDICATES[content["beak"]]), "s": rnd.choice(SMALL),
+        "wi": "are" if wplural else "is",
+        "K": rnd.choice(BEAK_PREDICATES[content["beak"]]), "s": rnd.choice(SMALL + EXTRA_SIZES if rich else SMALL),
         "ac": f"a {C} {cn}", "w": f"{W} {wn}", "ab": f"{B} {bn}" if bplural else f"a {B} {bn}",
         "ak": f"a {beak}",
-        "ch": f"{C.split()[-1]}-{rnd.choice(HYPHEN['crown'])}",
-        "wh": f"{W.split()[-1]}-{rnd.choice(HYPHEN['wing'])}",
-        "bh": f"{B.split()[-1]}-{rnd.choice(HYPHEN['belly'])}",
-        "kh": f"{content['beak']}-{rnd.choice(HYPHEN['beak'])}",
+        "ch": f"{C.split()[-1]}-{rnd.choice(hyphen['crown'])}",
+        "wh": f"{W.split()[-1]}-{rnd.choice(hyphen['wing'])}",
+        "bh": f"{B.split()[-1]}-{rnd.choice(hyphen['belly'])}",
+        "kh": f"{content['beak']}-{rnd.choice(hyphen['beak'])}",
     }
+    return slots
 
 
 def _join(items: list[str], rnd: random.Random) -> str:
@@ -145,10 +219,31 @@ def _shared(content: dict) -> tuple | None:
     return None
 
 
-def caption_with_keys(content, rnd: random.Random) -> tuple[str, tuple[str, ...]]:
+def check_style(style: str) -> bool:
+    """True for ``rich``, False for ``plain``; a clear error otherwise."""
+    if style not in CAPTION_STYLES:
+        raise UserError(f"caption style must be one of {CAPTION_STYLES}, got {style!r}")
+    return style == "rich"
+
+
+def _distractor(text: str, rnd: random.Random) -> str:
+    """Append a clause about eyes, feet, legs or tail (rich captions)."""
+    text = text.rstrip(".")
+    form = rnd.random()
+    if form < 0.4:
+        return f"{text}, and {rnd.choice(DISTRACTORS)}."
+    if form < 0.6:
+        return f"{text} with {rnd.choice(DISTRACTORS)}."
+    if form < 0.8:
+        return f"{text}. it has {rnd.choice(DISTRACTORS)}."
+    return f"{text}; {rnd.choice(DISTRACTOR_CLAUSES)}."
+
+
+def caption_with_keys(content, rnd: random.Random, style: str = "rich") -> tuple[str, tuple[str, ...]]:
     """One caption and the content keys it mentions (all four, or 2–3 for a partial one)."""
     content = check_content(content)
-    slots = _slots(content, rnd)
+    rich = check_style(style)
+    slots = _slots(content, rnd, rich=rich)
     item = {"crown": slots["ac"], "wing": slots["w"], "belly": slots["ab"], "beak": slots["ak"]}
     r = rnd.random()
     shared = _shared(content)
@@ -163,20 +258,23 @@ def caption_with_keys(content, rnd: random.Random) -> tuple[str, tuple[str, ...]
             order = rnd.sample(CONTENT_KEYS, 4)
             template = rnd.choice(LIST_TEMPLATES).replace("{items}", _join([item[k] for k in order], rnd))
         else:
-            template = rnd.choice(FULL_TEMPLATES)
+            template = rnd.choice(FULL_TEMPLATES + RICH_TEMPLATES if rich else FULL_TEMPLATES)
         text = template.format(**slots)
+    if rich and rnd.random() < DISTRACTOR_P:
+        text = _distractor(text, rnd)
     text = _AN.sub("an ", text)
     if rnd.random() < 0.15:  # CUB captions often lack the final period
         text = text.rstrip(".")
     return text, keys
 
 
-def make_captions(content, rng, n: int = 10) -> list[str]:
-    """``n`` distinct captions of ``content``. ``rng``: numpy Generator or random.Random."""
+def make_captions(content, rng, n: int = 10, style: str = "rich") -> list[str]:
+    """``n`` distinct captions of ``content`` in caption ``style`` (``rich`` or ``plain``).
+    ``rng``: numpy Generator or random.Random."""
     rnd = rng if isinstance(rng, random.Random) else random.Random(int(rng.integers(2**63)))
     out, tries = [], 0
     while len(out) < n and tries < 50 * n:
-        text, _ = caption_with_keys(content, rnd)
+        text, _ = caption_with_keys(content, rnd, style=style)
         tries += 1
         if text not in out:
             out.append(text)
@@ -186,27 +284,21 @@ def make_captions(content, rng, n: int = 10) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- parsing
+# first words of compound colours that are modifiers, not colours ("royal blue", "burnt orange")
+_SKIP_COMPOUND = {"royal", "burnt", "fiery", "rosy", "deep", "buttery", "steel", "smoky", "pitch",
+                  "snow", "coal", "ash", "brick", "moss", "grass"}
 _COLOR_WORDS = {c: c for c in ("red", "orange", "yellow", "green", "blue", "purple", "brown",
                                 "black", "white", "grey")}
-_COLOR_WORDS.update({
-    "gray": "grey", "silver": "grey", "silvery": "grey", "ashy": "grey", "slate": "grey",
-    "crimson": "red", "scarlet": "red", "ruby": "red", "cherry": "red",
-    "golden": "yellow", "gold": "yellow", "lemon": "yellow", "amber": "orange", "tangerine": "orange",
-    "emerald": "green", "lime": "green", "olive": "green",
-    "navy": "blue", "azure": "blue", "cobalt": "blue", "cyan": "blue", "sapphire": "blue",
-    "violet": "purple", "lilac": "purple", "lavender": "purple", "magenta": "purple", "indigo": "purple",
-    "tan": "brown", "chestnut": "brown", "chocolate": "brown", "rufous": "brown", "cinnamon": "brown",
-    "ebony": "black", "ivory": "white", "snowy": "white",
-    "reddish": "red", "orangish": "orange", "orangey": "orange", "yellowish": "yellow",
-    "greenish": "green", "bluish": "blue", "blueish": "blue", "purplish": "purple",
-    "brownish": "brown", "blackish": "black", "whitish": "white", "greyish": "grey", "grayish": "grey",
-})
+_COLOR_WORDS.update({word: color for color, words in COLOR_SYNONYMS.items() for phrase in words
+                     for word in phrase.split() if word not in _COLOR_WORDS and word not in _SKIP_COMPOUND})
+_COLOR_WORDS.update({"gray": "grey", "cyan": "blue", "blueish": "blue", "snow": "white",
+                     "coal": "black", "ash": "grey", "brick": "red", "moss": "green", "grass": "green"})
 _PART_WORDS = {
     "crown": "crown", "crowned": "crown", "crowns": "crown", "head": "crown", "headed": "crown",
-    "cap": "crown", "capped": "crown", "forehead": "crown", "nape": "crown", "face": "crown",
+    "cap": "crown", "capped": "crown", "crest": "crown", "crested": "crown", "forehead": "crown", "nape": "crown", "face": "crown",
     "faced": "crown", "cheeks": "crown", "cheek": "crown",
     "wing": "wing", "wings": "wing", "winged": "wing", "wingbars": "wing", "wingbar": "wing",
-    "primaries": "wing", "secondaries": "wing", "coverts": "wing",
+    "primaries": "wing", "secondaries": "wing", "coverts": "wing", "flight": "wing",
     "belly": "belly", "bellied": "belly", "breast": "belly", "breasted": "belly", "chest": "belly",
     "chested": "belly", "underparts": "belly", "underbelly": "belly", "underside": "belly",
     "abdomen": "belly", "stomach": "belly", "throat": "belly", "throated": "belly",
@@ -221,7 +313,7 @@ _SKIP = set("""a an bright vivid deep pale light dark dull pure jet solid rich p
     mainly all entirely completely pointed pointy sharp thin thick stout slender curved straight
     hooked narrow cone shaped large big colored coloured feathered tinted shiny glossy quite
     rather fairly relatively medium sized nice pretty beautiful vibrant brilliant soft muted
-    striking distinct""".split())
+    striking distinct royal burnt fiery rosy buttery steel smoky pitch""".split())
 _COPULA = {"is", "are", "was", "were", "appears", "appear", "looks", "look", "seems", "seem"}
 _ALL_WORDS = {"entirely", "completely", "all", "totally", "fully", "solid", "wholly", "solidly"}
 _MOSTLY_WORDS = {"mostly", "mainly", "primarily", "predominantly", "largely", "overall", "generally"}

@@ -94,11 +94,13 @@ class DataIndex:
     """Records of one dataset plus its class splits; images are opened lazily."""
 
     def __init__(self, root, format, records, class_order, *, log=None, notes=(),
-                 synthbirds=False, image_store=None, attributes_path=None):
+                 synthbirds=False, image_store=None, attributes_path=None, domain=None):
         self.root = Path(root)
         self.format = format
         self.records: list[Record] = list(records)
-        self.synthbirds = bool(synthbirds)
+        # which procedural dataset wrote it ("birds": SynthBirds, "flowers": SynthFlowers), else None
+        self.domain = domain or ("birds" if synthbirds else None)
+        self.synthbirds = self.domain == "birds"
         self.notes: list[str] = list(notes)
         self.bad_images: set[int] = set()
         self._log = log or ProblemLog()
@@ -156,7 +158,7 @@ class DataIndex:
             raise UserError(f"{self.records[i].key}: {exc}") from None
 
     def attributes(self, i: int) -> dict | None:
-        """SynthBirds ground truth for record ``i`` (``attributes.jsonl``), else ``None``."""
+        """SynthBirds / SynthFlowers truth for record ``i`` (``attributes.jsonl``), else ``None``."""
         if self._attributes_path is None:
             return None
         if self._attributes is None:
@@ -194,6 +196,7 @@ class DataIndex:
         emb = next((r.embeddings for r in self.records if r.embeddings is not None), None)
         return {
             "root": str(self.root), "format": self.format, "synthbirds": self.synthbirds,
+            "domain": self.domain,
             "classes": {s: len(self.classes[s]) for s in ALL_SPLITS},
             "images": len(self.records),
             "images_per_split": {s: sum(r.split == s for r in self.records) for s in SPLITS},
@@ -206,7 +209,8 @@ class DataIndex:
 
 
 def _read_attributes(path: Path, log: ProblemLog) -> dict[str, dict]:
-    """attributes.jsonl -> {record key "<class>/<stem>": row}; bad lines are reported."""
+    """attributes.jsonl -> {record key "<class>/<stem>": row}; bad lines are reported. The class
+    is the row's ``class`` (SynthFlowers: images in ``jpg/``) or the image's folder (SynthBirds)."""
     out = {}
     with open(path, encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f, 1):
@@ -218,7 +222,7 @@ def _read_attributes(path: Path, log: ProblemLog) -> dict[str, dict]:
             except (ValueError, KeyError, TypeError):
                 log.add("bad attributes line", f"{path.name}:{n}")
                 continue
-            out[f"{rel.parent.name}/{rel.stem}"] = row
+            out[f"{row.get('class') or rel.parent.name}/{rel.stem}"] = row
     return out
 
 

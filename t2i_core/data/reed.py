@@ -168,8 +168,11 @@ def index_cvpr(root, *, image_dir=None, progress: bool = False) -> DataIndex:
                     log.add("image without caption file (skipped)", f"{c}/{stem}")
     attrs = root / "attributes.jsonl"
     notes = [f"images from {img_root} ({mode})"]
-    return DataIndex(root, "cvpr", records, order, log=log, notes=notes,
-                     synthbirds=attrs.is_file(), attributes_path=attrs if attrs.is_file() else None)
+    domain = None
+    if attrs.is_file():
+        domain = "flowers" if (root / "synthflowers.json").is_file() else "birds"
+    return DataIndex(root, "cvpr", records, order, log=log, notes=notes, domain=domain,
+                     attributes_path=attrs if attrs.is_file() else None)
 
 
 def _read_captions(path: str, rel: str, log: ProblemLog) -> list[str]:

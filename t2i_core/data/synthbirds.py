@@ -95,27 +95,26 @@ def render(content, style, size: int = 64) -> np.ndarray:
     return render_bird(content, style, size=size)
 
 
-def make_captions(content, rng, n: int = 10) -> list[str]:
-    """``n`` distinct CUB-like captions of ``content`` (lowercase, Reed's alphabet). See captions.py."""
+def make_captions(content, rng, n: int = 10, style: str = "rich") -> list[str]:
+    """``n`` distinct CUB-like captions of ``content`` (lowercase, Reed's alphabet) in caption
+    ``style`` (``rich`` or ``plain``). See captions.py."""
     from .captions import make_captions as _make
 
-    return _make(content, rng, n=n)
+    return _make(content, rng, n=n, style=style)
 
 
 # ----------------------------------------------------------------------------- splits
-def _covers_all_values(names) -> bool:
-    seen = {k: set() for k in CONTENT_KEYS}
+def _covers_all_values(names, parse, values) -> bool:
+    seen = {k: set() for k in values}
     for name in names:
-        for k, v in parse_class(name).items():
+        for k, v in parse(name).items():
             seen[k].add(v)
-    return all(seen[k] == set(VALUES[k]) for k in CONTENT_KEYS)
+    return all(seen[k] == set(values[k]) for k in values)
 
 
-def make_splits(seed: int = 0) -> dict[str, list[str]]:
-    """Zero-shot class splits (Reed's CUB style): ``{"train", "val", "test"}`` → sorted names.
-
-    Deterministic for ``seed``; every single attribute value appears in the train classes."""
-    names = all_classes()
+def split_classes(names: list[str], parse, values: dict, seed: int) -> dict[str, list[str]]:
+    """Zero-shot class splits of ``names`` (``parse(name)`` → content, ``values`` every key's
+    values): ``{"train", "val", "test"}`` → sorted names; every value appears in train."""
     n_test = round(len(names) * SPLIT_FRACTIONS["test"])
     n_val = round(len(names) * SPLIT_FRACTIONS["val"])
     for attempt in range(100):
@@ -123,16 +122,25 @@ def make_splits(seed: int = 0) -> dict[str, list[str]]:
         test, val, train = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
         split = {s: sorted(names[i] for i in idx) for s, idx in
                  (("train", train), ("val", val), ("test", test))}
-        if _covers_all_values(split["train"]):
+        if _covers_all_values(split["train"], parse, values):
             break
-    assert _covers_all_values(split["train"]), "train classes must cover every attribute value"
+    assert _covers_all_values(split["train"], parse, values), "train classes must cover every value"
     return split
 
 
-def subset_splits(splits: dict, max_classes: int, seed: int = 0) -> dict[str, list[str]]:
+def make_splits(seed: int = 0) -> dict[str, list[str]]:
+    """Zero-shot class splits (Reed's CUB style): ``{"train", "val", "test"}`` → sorted names.
+
+    Deterministic for ``seed``; every single attribute value appears in the train classes."""
+    return split_classes(all_classes(), parse_class, VALUES, seed)
+
+
+def subset_splits(splits: dict, max_classes: int, seed: int = 0, parse=None) -> dict[str, list[str]]:
     """A deterministic subset of ``max_classes`` classes spread over train/val/test (for tests).
 
-    Train classes are picked greedily to cover as many attribute values as possible."""
+    Train classes are picked greedily to cover as many attribute values as possible
+    (``parse``: class name → content; SynthBirds' by default)."""
+    parse = parse or parse_class
     if max_classes < 3:
         raise UserError(f"--max-classes must be at least 3 (one class per split), got {max_classes}")
     n_test = max(1, round(max_classes * SPLIT_FRACTIONS["test"]))
@@ -144,14 +152,14 @@ def subset_splits(splits: dict, max_classes: int, seed: int = 0) -> dict[str, li
         pool = splits[name]
         out[name] = sorted(pool[i] for i in rng.permutation(len(pool))[:n])
     pool = [splits["train"][i] for i in rng.permutation(len(splits["train"]))]
-    contents = [parse_class(c) for c in pool]
-    seen, chosen = {k: set() for k in CONTENT_KEYS}, []
+    contents = [parse(c) for c in pool]
+    seen, chosen = {}, []
     while len(chosen) < n_train:
-        gain = [sum(v not in seen[k] for k, v in c.items()) for c in contents]
+        gain = [sum(v not in seen.get(k, ()) for k, v in c.items()) for c in contents]
         best = int(np.argmax(gain))  # first class adding the most unseen values
         chosen.append(pool.pop(best))
         for k, v in contents.pop(best).items():
-            seen[k].add(v)
+            seen.setdefault(k, set()).add(v)
     out["train"] = sorted(chosen)
     return out
 
@@ -167,22 +175,53 @@ def read_marker(root) -> dict | None:
     return meta if isinstance(meta, dict) else None
 
 
-def _check_out(out: Path) -> None:
-    """Refuse to write into a non-empty folder that is not a SynthBirds folder."""
+def check_out(out: Path, marker: str = MARKER) -> None:
+    """Refuse to write into a non-empty folder that is not a folder of this dataset (``marker``)."""
+    dataset = {"synthbirds.json": "SynthBirds", "synthflowers.json": "SynthFlowers"}.get(marker, marker)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
-        raise UserError(f"--out {out} is a non-empty folder that is not a SynthBirds folder "
-                        f"(no {MARKER}); choose a new or empty folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / marker).is_file():
+        raise UserError(f"--out {out} is a non-empty folder that is not a {dataset} folder "
+                        f"(no {marker}); choose a new or empty folder")
 
 
-def _clear_previous(out: Path) -> None:
-    """Remove what an earlier make_dataset wrote here (only inside a SynthBirds folder)."""
-    for sub in ("images", "text_c10"):
+def _clear_previous(out: Path, subdirs) -> None:
+    """Remove what an earlier make_dataset wrote here (only inside a folder it wrote)."""
+    for sub in subdirs:
         if (out / sub).is_dir():
             shutil.rmtree(out / sub)
     for name in [f"{s}.txt" for s in SPLIT_FILES] + ["attributes.jsonl", "attributes.jsonl.partial"]:
         (out / name).unlink(missing_ok=True)
+
+
+def prepare_out(out, marker: str, images_per_class, seed, size, workers, max_classes, splits_fn,
+                subdirs=("images", "text_c10"), parse=None):
+    """Check the arguments and the output folder, clear an earlier dataset there; return
+    ``(out, splits, chosen class names in canonical order, workers)``."""
+    images_per_class = _check_int("images_per_class", images_per_class, 1)
+    _check_int("seed", seed, 0)
+    _check_int("size", size, 16)
+    workers = (os.cpu_count() or 1) if workers is None else _check_int("workers", workers, 1)
+    out = Path(out)
+    check_out(out, marker)
+    splits = splits_fn(seed)
+    if max_classes is not None:
+        splits = subset_splits(splits, _check_int("max_classes", max_classes, 3), seed, parse=parse)
+    out.mkdir(parents=True, exist_ok=True)
+    _clear_previous(out, subdirs)
+    chosen = sorted(itertools.chain(*splits.values()))
+    return out, splits, chosen, workers
+
+
+def write_lists(out: Path, marker: str, meta: dict, lists: dict) -> None:
+    """The marker (``meta`` as JSON) and the split files ``{allclasses: [...], ...}``."""
+    from ..checkpoint import atomic_write
+
+    atomic_write(out / marker, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2) + "\n",
+                                                                encoding="utf-8"))
+    for fname, names in lists.items():
+        text = "".join(f"{n}\n" for n in names)
+        atomic_write(out / f"{fname}.txt", lambda tmp, text=text: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def image_rng(seed: int, class_index: int, image_index: int) -> np.random.Generator:
@@ -217,7 +256,7 @@ def _write(path: Path, data: bytes) -> None:
 
 def _render_class(task) -> list[dict]:
     """Worker: render, caption and write every image of one class; return attribute records."""
-    class_index, name, n_images, seed, size, out = task
+    class_index, name, n_images, seed, size, out, caption_style = task
     from .captions import make_captions as _captions
 
     content = parse_class(name)
@@ -229,7 +268,7 @@ def _render_class(task) -> list[dict]:
         rng = image_rng(seed, class_index, j)
         style = sample_style(rng)
         pixels = render(content, style, size=size)
-        captions = _captions(content, rng, n=10)
+        captions = _captions(content, rng, n=10, style=caption_style)
         stem = f"{name}_{j:04d}"
         _write(img_dir / f"{stem}.png", png_bytes(pixels))
         _write(txt_dir / f"{stem}.txt", ("\n".join(captions) + "\n").encode("utf-8"))
@@ -246,56 +285,47 @@ def _check_int(name, value, lo):
 
 def make_dataset(out, images_per_class: int = 10, seed: int = 0, size: int = 64,
                  workers: int | None = None, max_classes: int | None = None,
-                 progress: bool = True) -> dict:
+                 progress: bool = True, captions: str = "rich") -> dict:
     """Write SynthBirds into ``out`` (DESIGN.md §2 layout); return a summary dict.
 
     Same ``seed`` → same bytes, whatever ``workers`` is. ``max_classes`` writes a deterministic
-    subset of classes spread over train/val/test (every split file is still written)."""
-    images_per_class = _check_int("images_per_class", images_per_class, 1)
-    seed = _check_int("seed", seed, 0)
-    size = _check_int("size", size, 16)
-    workers = (os.cpu_count() or 1) if workers is None else _check_int("workers", workers, 1)
-    out = Path(out)
-    _check_out(out)
-    splits = make_splits(seed)
-    if max_classes is not None:
-        splits = subset_splits(splits, _check_int("max_classes", max_classes, 3), seed)
+    subset of classes spread over train/val/test (every split file is still written).
+    ``captions``: caption style, ``rich`` or ``plain`` (captions.py; recorded in the marker)."""
+    from .captions import check_style
+
+    check_style(captions)
+    out, splits, chosen, workers = prepare_out(out, MARKER, images_per_class, seed, size, workers,
+                                               max_classes, make_splits)
     index = {name: i for i, name in enumerate(all_classes())}
-    chosen = sorted(itertools.chain(*splits.values()), key=index.__getitem__)
-    out.mkdir(parents=True, exist_ok=True)
-    _clear_previous(out)
+    chosen = sorted(chosen, key=index.__getitem__)
     meta = {"dataset": "SynthBirds", "version": DATASET_VERSION, "seed": seed, "size": size,
             "images_per_class": images_per_class, "max_classes": max_classes,
-            "classes": len(chosen), "images": len(chosen) * images_per_class}
-    from ..checkpoint import atomic_write
-
-    atomic_write(out / MARKER, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8"))
-    lists = {"allclasses": chosen, "trainclasses": splits["train"], "valclasses": splits["val"],
-             "testclasses": splits["test"], "trainvalclasses": sorted(splits["train"] + splits["val"])}
-    for fname, names in lists.items():
-        text = "".join(f"{n}\n" for n in names)
-        atomic_write(out / f"{fname}.txt", lambda tmp, text=text: Path(tmp).write_text(text, encoding="utf-8"))
-    tasks = [(index[n], n, images_per_class, seed, size, str(out)) for n in chosen]
-    _run_tasks(tasks, out / "attributes.jsonl", workers, progress, meta["images"])
+            "classes": len(chosen), "images": len(chosen) * images_per_class, "captions": captions}
+    write_lists(out, MARKER, meta, {
+        "allclasses": chosen, "trainclasses": splits["train"], "valclasses": splits["val"],
+        "testclasses": splits["test"], "trainvalclasses": sorted(splits["train"] + splits["val"])})
+    tasks = [(index[n], n, images_per_class, seed, size, str(out), captions) for n in chosen]
+    run_tasks(_render_class, tasks, out / "attributes.jsonl", workers, progress, meta["images"])
     return {"root": str(out), **meta, "splits": {k: len(v) for k, v in splits.items()}}
 
 
-def _run_tasks(tasks, jsonl_path: Path, workers: int, progress: bool, total: int) -> None:
-    """Render every class (in a Pool when workers > 1) and write attributes.jsonl in order."""
+def run_tasks(worker, tasks, jsonl_path: Path, workers: int, progress: bool, total: int,
+              desc: str = "SynthBirds") -> None:
+    """Run ``worker`` on every class task (in a Pool when workers > 1) and write the records it
+    returns to ``jsonl_path`` in task order (atomically: a partial file until the end)."""
     from tqdm import tqdm
 
     tmp = jsonl_path.with_suffix(".jsonl.partial")
-    bar = tqdm(total=total, unit="img", desc="SynthBirds", disable=not progress)
+    bar = tqdm(total=total, unit="img", desc=desc, disable=not progress)
     with open(tmp, "w", encoding="utf-8") as fh:
         if workers <= 1:
-            results = map(_render_class, tasks)
-            _write_records(results, fh, bar)
+            _write_records(map(worker, tasks), fh, bar)
         else:
             import multiprocessing as mp
 
             chunk = max(1, min(8, math.ceil(len(tasks) / (workers * 4))))
             with mp.get_context().Pool(min(workers, len(tasks))) as pool:
-                _write_records(pool.imap(_render_class, tasks, chunksize=chunk), fh, bar)
+                _write_records(pool.imap(worker, tasks, chunksize=chunk), fh, bar)
     bar.close()
     os.replace(tmp, jsonl_path)
 
