@@ -109,3 +109,26 @@ def test_train_judge_cli(tmp_path, capsys):
     assert (tmp_path / "j" / "judge.safetensors").is_file()
     assert "held-out accuracy" in capsys.readouterr().out
     assert main(["train-judge", "--out", str(tmp_path / "k"), "--steps", "0"]) == 2
+
+
+def test_flowers_judge_reads_flower_attributes(tmp_path, capsys):
+    from t2i_core.__main__ import main
+    from t2i_core.data.domains import get_domain
+
+    images, truths = sample_renders(np.random.default_rng(2), 6, domain="flowers")
+    d = get_domain("flowers")
+    assert images.shape == (6, 64, 64, 3)
+    assert all(set(t) == {*d.content_keys, "blooms", "background_rgb"} for t in truths)
+    j, res = train_judge(steps=2, batch_size=4, cfg=SMALL, eval_images=8, progress=False, domain="flowers")
+    assert set(res["per_attribute"]) == {"petal", "center", "shape", "count", "blooms"}
+    assert j.cfg.domain == "flowers" and SMALL.domain == "birds"  # the caller's config is left alone
+    save_judge(j, tmp_path / "fj")
+    k = load_judge(tmp_path / "fj")
+    assert k.cfg.domain == "flowers" and k.values == j.values
+    assert set(k.predict_tensor(uint8_to_tensor(images))[0]) == {*d.content_keys, "blooms", "background_rgb"}
+    with pytest.raises(CheckpointError, match="--domain flowers"):
+        load_judge(tmp_path / "nothing", domain="flowers")
+    rc = main(["train-judge", "--domain", "flowers", "--out", str(tmp_path / "cli"), "--steps", "1",
+               "--batch-size", "2", "--eval-images", "2", "--no-progress"])
+    assert rc == 0 and load_judge(tmp_path / "cli").cfg.domain == "flowers"
+    capsys.readouterr()

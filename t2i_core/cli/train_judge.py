@@ -1,10 +1,15 @@
 """``python -m t2i_core train-judge``: train the attribute judge used by ``evaluate``."""
 
-HELP = "train the attribute judge (a small CNN reading SynthBirds attributes) on fresh renders"
+HELP = ("train the attribute judge (a small CNN reading SynthBirds or SynthFlowers attributes) "
+        "on fresh renders")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--out", default="weights/judge", help="weights folder to write")
+    parser.add_argument("--domain", choices=("birds", "flowers"), default="birds",
+                        help="whose attributes the judge reads (SynthBirds or SynthFlowers renders)")
+    parser.add_argument("--out", default=None,
+                        help="weights folder to write (default: weights/judge for birds, "
+                             "weights/judge_flowers for flowers)")
     parser.add_argument("--steps", type=int, default=3000, help="training steps (fresh renders each)")
     parser.add_argument("--batch-size", type=int, default=64, help="renders per step")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak AdamW learning rate")
@@ -33,10 +38,11 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     judge, result = train_judge(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                                 seed=args.seed, eval_images=args.eval_images,
-                                progress=not args.no_progress, init=args.init)
-    training = {"init": args.init, "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
+                                progress=not args.no_progress, init=args.init, domain=args.domain)
+    out = args.out or ("weights/judge" if args.domain == "birds" else f"weights/judge_{args.domain}")
+    training = {"domain": args.domain, "init": args.init, "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
                 "seed": args.seed, "command": "python -m t2i_core " + " ".join(sys.argv[1:])}
-    folder = save_judge(judge, args.out, training=training)
+    folder = save_judge(judge, out, training=training)
     per = ", ".join(f"{k} {v:.4f}" for k, v in result["per_attribute"].items())
     print(f"judge written to {folder}")
     print(f"held-out accuracy (mean {result['accuracy_on_real']:.4f}): {per}; "

@@ -1,13 +1,16 @@
-"""The attribute judge: a small CNN that reads SynthBirds attributes off a 64×64 image.
+"""The attribute judge: a small CNN that reads a procedural domain's attributes off a 64×64 image.
 
-It predicts the content attributes ``crown``, ``wing``, ``belly`` (10 colours each), ``beak``
-(short/long) and the style attributes ``facing`` (left/right) and ``background_rgb`` (a
-regression to the scene's background colour). It is trained on SynthBirds renders drawn on the
-fly (``judge_train.train_judge``), so it never sees the same image twice, and is the referee
-for every generated-image metric in ``evaluate``.
+For SynthBirds it predicts the content attributes ``crown``, ``wing``, ``belly`` (10 colours
+each), ``beak`` (short/long) and the style attributes ``facing`` (left/right) and
+``background_rgb`` (a regression to the scene's background colour); for SynthFlowers ``petal``,
+``center``, ``shape``, ``count``, ``blooms`` (one/several) and ``background_rgb``
+(``data/domains.py``). It is trained on renders drawn on the fly (``judge_train.train_judge``),
+so it never sees the same image twice, and is the referee for every generated-image metric in
+``evaluate``.
 
-The bundled judge lives in ``weights/judge/`` (a weights folder with one component ``judge``;
-its config sits under ``components.judge``; held-out accuracy under ``evaluation``).
+The bundled judges live in ``weights/judge/`` (birds) and ``weights/judge_flowers/`` (a weights
+folder with one component ``judge``; its config sits under ``components.judge``; held-out
+accuracy under ``evaluation``).
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ COLOR_KEYS = ("crown", "wing", "belly")
 CATEGORICAL = ("crown", "wing", "belly", "beak", "facing")
 
 
-def default_judge_dir() -> Path:
-    """``weights/judge`` next to the package (the bundled judge)."""
-    return Path(__file__).resolve().parents[2] / "weights" / "judge"
+def default_judge_dir(domain: str = "birds") -> Path:
+    """The bundled judge of ``domain``: ``weights/judge`` (birds), ``weights/judge_flowers``."""
+    return Path(__file__).resolve().parents[2] / "weights" / ("judge" if domain == "birds" else f"judge_{domain}")
 
 
 @dataclass
@@ -35,14 +38,16 @@ class JudgeConfig:
     downsample: tuple = (True, False, True, False, True, True)
     squeeze: int = 32  # 1×1 conv before flattening the 4×4 map
     hidden: int = 128
+    domain: str = "birds"  # whose attributes it reads (data/domains.py)
 
 
-def class_values() -> dict:
-    """The label set of each categorical head, in the order of its logits."""
-    from ..data.synthbirds import BEAKS, COLORS
+def class_values(domain: str = "birds") -> dict:
+    """The label set of each categorical head, in the order of its logits: the domain's content
+    attributes, then its categorical style attribute."""
+    from ..data.domains import get_domain
 
-    return {"crown": tuple(COLORS), "wing": tuple(COLORS), "belly": tuple(COLORS),
-            "beak": tuple(BEAKS), "facing": FACINGS}
+    d = get_domain(domain)
+    return {**{k: tuple(d.values[k]) for k in d.content_keys}, d.style_key: tuple(d.style_values)}
 
 
 def build_model(cfg: JudgeConfig, values: dict):
@@ -179,15 +184,16 @@ def save_judge(judge: Judge, folder, *, training: dict | None = None) -> Path:
     return save_weights(folder, {"judge": judge.model.state_dict()}, config)
 
 
-def load_judge(path=None) -> Judge:
-    """Load the judge from a weights folder (default: the bundled ``weights/judge``)."""
+def load_judge(path=None, domain: str = "birds") -> Judge:
+    """Load the judge from a weights folder (default: the bundled judge of ``domain``)."""
     from ..checkpoint import load_state_dict_strict, load_weights
     from ..config import from_dict
 
-    folder = Path(path) if path is not None else default_judge_dir()
+    folder = Path(path) if path is not None else default_judge_dir(domain)
     if not (folder / "config.json").is_file():
+        flag = "" if domain == "birds" else f" --domain {domain}"
         raise CheckpointError(f"no attribute judge in {folder}: train one with "
-                              f"`python -m t2i_core train-judge --out {folder}`")
+                              f"`python -m t2i_core train-judge{flag} --out {folder}`")
     config, states = load_weights(folder, ["judge"])
     try:
         cfg = from_dict(JudgeConfig, config["components"]["judge"])

@@ -1,7 +1,8 @@
-"""Training and checking the attribute judge on SynthBirds renders drawn on the fly.
+"""Training and checking the attribute judge on renders drawn on the fly (SynthBirds or
+SynthFlowers, ``data/domains.py``).
 
-Every batch is fresh: content uniform over all 2,000 combinations, style from
-``synthbirds.sample_style``. Unlimited data means the judge cannot overfit; held-out accuracy
+Every batch is fresh: content uniform over all combinations, style from the dataset's
+``sample_style``. Unlimited data means the judge cannot overfit; held-out accuracy
 is measured on renders from a separate seed stream. Light blur and noise augmentation make it
 read the softer, noisier images a GAN draws without learning to tolerate wrong colours.
 """
@@ -13,33 +14,34 @@ import time
 import numpy as np
 
 from ..errors import UserError
-from .judge import CATEGORICAL, Judge, JudgeConfig, build_model, class_values, uint8_to_tensor
+from .judge import Judge, JudgeConfig, build_model, class_values, uint8_to_tensor
 
 HELDOUT_SEED_OFFSET = 1_000_003  # held-out renders never share a seed stream with training
 
 
-def sample_renders(rng: np.random.Generator, n: int, size: int = 64):
-    """``n`` random renders: (uint8 [n, size, size, 3], list of truth dicts)."""
-    from ..data.synthbirds import BEAKS, COLORS, render, sample_style
+def sample_renders(rng: np.random.Generator, n: int, size: int = 64, domain: str = "birds"):
+    """``n`` random renders of ``domain``: (uint8 [n, size, size, 3], list of truth dicts)."""
+    from ..data.domains import get_domain
 
+    d = get_domain(domain)
+    data = d.data
     images = np.zeros((n, size, size, 3), np.uint8)
     truths = []
     for i in range(n):
-        content = {"crown": COLORS[rng.integers(len(COLORS))], "wing": COLORS[rng.integers(len(COLORS))],
-                   "belly": COLORS[rng.integers(len(COLORS))], "beak": BEAKS[rng.integers(len(BEAKS))]}
-        style = sample_style(rng)
-        images[i] = render(content, style, size=size)
-        truths.append({**content, "facing": style["facing"],
+        content = d.random_content(rng)
+        style = data.sample_style(rng)
+        images[i] = data.render(content, style, size=size)
+        truths.append({**content, d.style_key: d.style_label(style),
                        "background_rgb": [int(v) for v in style["background_rgb"]]})
     return images, truths
 
 
-def render_fingerprint(n: int = 8) -> str:
+def render_fingerprint(n: int = 8, domain: str = "birds") -> str:
     """SHA-256 of ``n`` fixed renders: changes whenever ``render`` or ``sample_style`` does, so a
     judge trained on an older renderer can be detected (``evaluate`` warns, tests fail)."""
     import hashlib
 
-    images, _ = sample_renders(np.random.default_rng(20160517), n)
+    images, _ = sample_renders(np.random.default_rng(20160517), n, domain=domain)
     return hashlib.sha256(images.tobytes()).hexdigest()[:16]
 
 
@@ -74,7 +76,7 @@ def augment(x, gen):
 def loss_fn(out, tgt):
     import torch.nn.functional as F
 
-    ce = sum(F.cross_entropy(out[k], tgt[k]) for k in CATEGORICAL)
+    ce = sum(F.cross_entropy(out[k], tgt[k]) for k in tgt if k != "background")
     return ce + 20.0 * F.mse_loss(out["background"], tgt["background"])
 
 
@@ -85,9 +87,10 @@ def heldout_accuracy(judge: Judge, *, n: int = 2000, seed: int = 0) -> dict:
 
     if n < 1:
         raise UserError("held-out evaluation needs at least one image")
-    images, truths = sample_renders(np.random.default_rng(seed + HELDOUT_SEED_OFFSET), n)
+    images, truths = sample_renders(np.random.default_rng(seed + HELDOUT_SEED_OFFSET), n,
+                                    domain=judge.cfg.domain)
     preds = judge.predict_tensor(uint8_to_tensor(images))
-    per = {k: float(np.mean([p[k] == t[k] for p, t in zip(preds, truths)])) for k in CATEGORICAL}
+    per = {k: float(np.mean([p[k] == t[k] for p, t in zip(preds, truths)])) for k in judge.values}
     de = delta_e_rgb([p["background_rgb"] for p in preds], [t["background_rgb"] for t in truths])
     return {"accuracy_on_real": float(np.mean(list(per.values()))), "per_attribute": per,
             "min_attribute": float(min(per.values())), "background_delta_e_median": float(np.median(de)),
@@ -106,7 +109,7 @@ def _lr_at(step, steps, lr):
 
 def train_judge(*, steps: int = 3000, batch_size: int = 64, lr: float = 2e-3, seed: int = 0,
                 cfg: JudgeConfig | None = None, eval_images: int = 2000, progress: bool = True,
-                log=None, init=None) -> tuple[Judge, dict]:
+                log=None, init=None, domain: str = "birds") -> tuple[Judge, dict]:
     """Train a judge (from scratch, or on from the judge in folder ``init``); returns
     ``(judge, held-out accuracy dict)``. ``log(step, loss)`` is called every 50 steps."""
     import torch
@@ -121,15 +124,17 @@ def train_judge(*, steps: int = 3000, batch_size: int = 64, lr: float = 2e-3, se
         start_judge = load_judge(init)
         cfg, values, model = start_judge.cfg, start_judge.values, start_judge.model
     else:
-        cfg = cfg or JudgeConfig()
-        values = class_values()
+        from dataclasses import replace
+
+        cfg = replace(cfg or JudgeConfig(), domain=domain)
+        values = class_values(domain)
         model = build_model(cfg, values)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     rng, gen = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
     start, model = time.time(), model.train()
     bar = tqdm(range(steps), desc="train-judge", disable=not progress, dynamic_ncols=True)
     for step in bar:
-        images, truths = sample_renders(rng, batch_size, cfg.image_size)
+        images, truths = sample_renders(rng, batch_size, cfg.image_size, domain=cfg.domain)
         x = augment(uint8_to_tensor(images), gen)
         loss = loss_fn(model(x), targets(truths, values))
         for group in opt.param_groups:
@@ -144,5 +149,5 @@ def train_judge(*, steps: int = 3000, batch_size: int = 64, lr: float = 2e-3, se
     result = heldout_accuracy(judge, n=eval_images, seed=seed)
     judge.evaluation = {**result, "train_seconds": round(time.time() - start, 1),
                         "train_steps": steps, "batch_size": batch_size,
-                        "render_fingerprint": render_fingerprint()}
+                        "render_fingerprint": render_fingerprint(domain=cfg.domain)}
     return judge, judge.evaluation
