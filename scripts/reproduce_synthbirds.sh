@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Reproduce the bundled weights/synthbirds from scratch:
+# Reproduce the bundled weights/synthbirds (or, with DOMAIN=flowers, weights/synthflowers;
+# scripts/reproduce_synthflowers.sh does that) from scratch:
 #   make-dataset → train-text (φ) → train (--recipe fast) → train-style (--augment) → evaluate
 #   → copy to WEIGHTS_DIR (its config.json records paths relative to the repository).
 # Every step resumes where an interrupted run stopped: run the script again to continue.
 #
 # Usage: scripts/reproduce_synthbirds.sh [DATA_DIR] [RUNS_DIR] [WEIGHTS_DIR]
 #   defaults: data/synthbirds runs/synthbirds weights/synthbirds (relative to the repository root;
-#   the default WEIGHTS_DIR replaces the bundled weights: give another folder for experiments)
-# Settings (environment): THREADS (torch threads, default 1), TEXT_STEPS (3000) and TEXT_RECIPE
+#   synthflowers for DOMAIN=flowers; the default WEIGHTS_DIR replaces the bundled weights: give
+#   another folder for experiments)
+# Settings (environment): DOMAIN (birds or flowers), THREADS (torch threads, default 1), TEXT_STEPS (3000) and TEXT_RECIPE
 #   (extra train-text flags; empty = the small preset's own recipe), GAN_STEPS (5000), GAN_RECIPE
 #   (default "--recipe fast"; "--recipe paper" is Reed et al.'s exactly), STYLE_STEPS (1500),
 #   STYLE_ARGS (default --augment: S also learns from photo-like degradations), PRESET (small),
@@ -17,9 +19,14 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 absdir() { mkdir -p "$1" && (cd "$1" && pwd); }
-DATA=$(absdir "${1:-$ROOT/data/synthbirds}")
-RUNS=$(absdir "${2:-$ROOT/runs/synthbirds}")
-OUT=$(absdir "${3:-$ROOT/weights/synthbirds}")
+DOMAIN=${DOMAIN:-birds}
+case "$DOMAIN" in
+  birds|flowers) NAME=synth$DOMAIN ;;
+  *) echo "DOMAIN must be birds or flowers, got '$DOMAIN'" >&2; exit 2 ;;
+esac
+DATA=$(absdir "${1:-$ROOT/data/$NAME}")
+RUNS=$(absdir "${2:-$ROOT/runs/$NAME}")
+OUT=$(absdir "${3:-$ROOT/weights/$NAME}")
 cd "$ROOT"
 THREADS=${THREADS:-1}
 TEXT_STEPS=${TEXT_STEPS:-3000}
@@ -47,7 +54,7 @@ final_step() {  # the step a finished `train` exported its weights at (0: none y
 
 if [ ! -f "$DATA/attributes.jsonl" ]; then  # written last: present means the dataset is complete
   # shellcheck disable=SC2086
-  step make-dataset $T2I make-dataset --out "$DATA" --workers "$THREADS" ${DATASET_ARGS:-}
+  step make-dataset $T2I make-dataset --domain "$DOMAIN" --out "$DATA" --workers "$THREADS" ${DATASET_ARGS:-}
 fi
 # Finished steps are skipped, not re-run: a re-export would rewrite their weights (and make the
 # style encoder below start over).

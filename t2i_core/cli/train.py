@@ -121,12 +121,21 @@ def resolve_config(args):
     return from_dict(GANTrainConfig, base), run_cfg
 
 
-def _synthbirds_seed(root) -> dict:
-    """``{"synthbirds_seed": S}`` for a SynthBirds folder (its split seed, for ``evaluate``)."""
-    from ..data.synthbirds import read_marker
+def _procedural_seed(index) -> dict:
+    """``{"synthbirds_seed": S}`` / ``{"synthflowers_seed": S}`` for a folder written by
+    make-dataset (its split seed, for ``evaluate``), else ``{}``."""
+    import json
 
-    meta = read_marker(root)
-    return {"synthbirds_seed": int(meta["seed"])} if meta and isinstance(meta.get("seed"), int) else {}
+    from ..eval.sources import seed_key
+
+    if index.domain is None:
+        return {}
+    try:
+        meta = json.loads((index.root / f"synth{index.domain}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    seed = meta.get("seed") if isinstance(meta, dict) else None
+    return {seed_key(index.domain): seed} if isinstance(seed, int) and not isinstance(seed, bool) else {}
 
 
 def _image_encoder(args, cfg):
@@ -155,7 +164,9 @@ def _probe(cfg, encoder, index, dataset_info, dist):
 
     if encoder is None:
         raise UserError("--eval-every needs --text-encoder (the probe embeds unseen test captions)")
-    data = None if "synthbirds_seed" in dataset_info else index
+    from ..eval.sources import seed_key
+
+    data = None if seed_key(dataset_info.get("domain") or "birds") in dataset_info else index
     return CurveProbe(encoder, data=data, dataset_info=dataset_info, n_captions=cfg.eval_captions,
                       seed=cfg.seed)
 
@@ -220,8 +231,8 @@ def run(args) -> int:
         data = load_split(index, cfg.split, emb, offsets, rank=dist.rank, world=dist.world_size,
                           load_size=cfg.load_size, progress=progress)
         del emb
-        info["dataset"] = {"root": str(index.root), "format": index.format}
-        info["dataset"].update(_synthbirds_seed(index.root))
+        info["dataset"] = {"root": str(index.root), "format": index.format, "domain": index.domain}
+        info["dataset"].update(_procedural_seed(index))
         theta = _image_encoder(args, cfg)
         probe = _probe(cfg, encoder, index, info["dataset"], dist)
         trainer = Trainer(cfg, data, args.out, dist=dist, resume=args.resume, text_encoder=te,

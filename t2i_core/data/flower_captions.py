@@ -125,3 +125,52 @@ def make_captions(content, rng, n: int = 10) -> list[str]:
     while len(out) < n:  # (never in practice) pad with repeats rather than fail
         out.append(out[len(out) % max(1, len(out))])
     return out
+
+
+# ----------------------------------------------------------------------------- parsing
+def _phrases(table: dict) -> list[tuple[str, str]]:
+    """(phrase, value) longest first, so "dark red" is read before "red"."""
+    pairs = {(w, v) for v, words in table.items() for w in words}
+    return sorted(pairs, key=lambda p: (-len(p[0]), p[0]))
+
+
+_CENTER_NOUN = r"(?:center|centre|stamens?|anthers?|pistils?|middle|stigma)"
+_PETAL_PHRASES = _phrases(PETAL_WORDS)
+_CENTER_PHRASES = _phrases(CENTER_WORDS)
+_SHAPE_PHRASES = _phrases(SHAPE_WORDS)
+_COUNT_PHRASES = _phrases({**COUNT_WORDS, "many": COUNT_WORDS["many"] + ["lots", "layers", "rows"]})
+
+
+def _find(text: str, phrases) -> tuple[str | None, tuple[int, int] | None]:
+    for phrase, value in phrases:
+        m = re.search(rf"\b{re.escape(phrase)}\b", text)
+        if m:
+            return value, m.span()
+    return None, None
+
+
+def parse_flower_caption(text: str) -> dict:
+    """Which flower attributes a caption mentions, and their values: ``"five pointed pink petals
+    around a yellow center"`` → ``{"petal": "pink", "center": "yellow", "shape": "pointed",
+    "count": "five"}``. The centre colour is the one next to a centre word (before it, or after
+    "the center is"); every other colour describes the petals."""
+    from ..errors import UserError
+
+    if not isinstance(text, str):
+        raise UserError(f"a caption must be text, got {type(text).__name__}")
+    text = " " + re.sub(r"[^a-z0-9]+", " ", text.lower()) + " "
+    found = {}
+    for phrase, value in _CENTER_PHRASES:
+        p = re.escape(phrase)
+        m = (re.search(rf"\b{p} {_CENTER_NOUN}\b", text)
+             or re.search(rf"\b{_CENTER_NOUN} (?:of this flower )?(?:is|are) {p}\b", text))
+        if m:
+            found["center"] = value
+            text = text[:m.start()] + " " + text[m.end():]  # the rest describes the petals
+            break
+    for key, phrases in (("petal", _PETAL_PHRASES), ("shape", _SHAPE_PHRASES), ("count", _COUNT_PHRASES)):
+        value, span = _find(text, phrases)
+        if value is not None:
+            found[key] = value
+            text = text[:span[0]] + " " + text[span[1]:]
+    return {k: found[k] for k in FLOWER_KEYS if k in found}

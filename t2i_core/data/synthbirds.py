@@ -165,16 +165,6 @@ def subset_splits(splits: dict, max_classes: int, seed: int = 0, parse=None) -> 
 
 
 # ----------------------------------------------------------------------------- writing
-def read_marker(root) -> dict | None:
-    """The ``synthbirds.json`` written by ``make_dataset`` in ``root`` (its seed...), or None."""
-    path = Path(root) / MARKER
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return meta if isinstance(meta, dict) else None
-
-
 def check_out(out: Path, marker: str = MARKER) -> None:
     """Refuse to write into a non-empty folder that is not a folder of this dataset (``marker``)."""
     dataset = {"synthbirds.json": "SynthBirds", "synthflowers.json": "SynthFlowers"}.get(marker, marker)

@@ -22,7 +22,7 @@ import torch
 from ..errors import UserError
 from . import metrics as M
 from .judge import load_judge, uint8_to_tensor
-from .sources import EvalSource, mentioned
+from .sources import EvalSource
 
 BATCH = 128
 
@@ -40,7 +40,8 @@ class CurveProbe:
         self.description = source.description
         self.captions = source.captions(n_captions, rng)
         style_caps = source.captions(style_captions, rng)
-        self.want = [mentioned(c) for c in self.captions for _ in range(per_caption)]
+        self.want = [source.mentioned(c) for c in self.captions for _ in range(per_caption)]
+        self.domain = source.domain
         if not any(self.want):
             raise UserError("no probe caption mentions an attribute the judge can check")
         text_encoder.eval()
@@ -49,7 +50,7 @@ class CurveProbe:
         self.emb = emb[:n_captions].repeat_interleave(per_caption, 0)
         self.style_emb = emb[n_captions:].repeat_interleave(style_z, 0)
         self.style_z, self.n_style = style_z, style_captions
-        self.judge = judge if judge is not None else load_judge()
+        self.judge = judge if judge is not None else load_judge(domain=source.domain.name)
         self.seed = seed
         self.fid_emb = None
         if fid_images >= 2:
@@ -83,10 +84,11 @@ class CurveProbe:
         acc = M.attribute_accuracy([preds[i] for i in keep], [self.want[i] for i in keep])
         style = self.judge.predict_tensor(self._draw(generator, self.style_emb, 2))
         shares, spreads = [], []
+        key, first = self.domain.style_key, self.domain.style_values[0]
         iu = np.triu_indices(self.style_z, k=1)
         for c in range(self.n_style):
             rows = style[c * self.style_z:(c + 1) * self.style_z]
-            shares.append(np.mean([p["facing"] == "left" for p in rows]))
+            shares.append(np.mean([p[key] == first for p in rows]))
             bg = np.asarray([p["background_rgb"] for p in rows])
             spreads.append(np.median(M.delta_e_rgb(bg[iu[0]], bg[iu[1]])))
         fid = {}
@@ -97,6 +99,6 @@ class CurveProbe:
         return {**fid, "per_attribute": round(float(acc["per_attribute"]), 4),
                 "all_correct": round(float(acc["all_correct"]), 4),
                 "by_attribute": {a: round(float(v), 4) for a, v in acc["by_attribute"].items()},
-                "facing_left_share": round(float(np.mean(shares)), 4),
-                "facing_minority_share": round(float(np.mean([min(s, 1 - s) for s in shares])), 4),
+                f"{key}_{first}_share": round(float(np.mean(shares)), 4),
+                f"{key}_minority_share": round(float(np.mean([min(s, 1 - s) for s in shares])), 4),
                 "background_spread_delta_e": round(float(np.median(spreads)), 3)}

@@ -9,7 +9,8 @@ Sections (each its own seed stream, so the result is deterministic for ``seed``)
   caption mentions (``parse_caption``) and the share of images with all of them right.
 - ``human_text_match``: the same on hand-written, CUB-style captions (what a user types) with
   their intended attributes, from a JSONL file (default ``tests/data/human_captions.jsonl``).
-- ``style_transfer`` (§4.4): x̂ = G(S(x), φ(t_B)) for real x; facing kept, median CIEDE2000 between
+- ``style_transfer`` (§4.4): x̂ = G(S(x), φ(t_B)) for real x; facing kept (flowers: one bloom or
+  several kept, ``blooms_kept``), median CIEDE2000 between
   x's true background and the judge's reading of x̂, content accuracy for t_B.
 - ``style_transfer_degraded``: the same on the same renders after blur, sensor noise, JPEG at
   quality 30 and a random crop (``data.degrade.degrade_for_eval``): does S read photos?
@@ -17,7 +18,11 @@ Sections (each its own seed stream, so the result is deterministic for ``seed``)
   x, y; z-scored), ROC AUC of cos(S(x_i), S(x_j)) for "same cluster" over all pairs; the same
   AUC of the true style factors (``oracle_*``) says what a perfect S would score
   (``*_vs_oracle``: the ratio).
-- ``diversity``: share of left-facing birds over many z per caption, averaged over captions.
+- ``diversity``: share of left-facing birds (flowers: single blooms) over many z per caption,
+  averaged over captions.
+
+The domain (birds or flowers, ``data/domains.py``) comes from ``data`` or, without it, from the
+weights' config (``dataset.domain``); the judge must read the same domain.
 - ``crispness``: Fréchet distance in the judge's features, generated vs real renders, with the
   floor of two halves of the real renders.
 - ``text_encoder``: zero-shot top-1 of φ/θ on the test classes (``text.zero_shot``).
@@ -34,12 +39,10 @@ from pathlib import Path
 import numpy as np
 
 from ..data.degrade import degrade_for_eval
-from ..data.synthbirds import VALUES
 from ..errors import UserError
 from ..pipeline_utils import make_z
 from . import metrics as M
-from .judge import CATEGORICAL
-from .sources import EvalSource, mentioned
+from .sources import EvalSource
 
 FULL = dict(judge_images=1000, captions=200, per_caption=4, transfer=300, roc_images=1000,
             clusters=100, diversity_captions=10, diversity_z=64, zs_classes=None, zs_images=2,
@@ -97,7 +100,7 @@ def _r(x, nd: int = 4):
 # ------------------------------------------------------------------------------------ sections
 
 
-def judge_section(judge, real) -> dict:
+def judge_section(judge, real, domain) -> dict:
     """The judge's accuracy on real images with known truth (mean over categorical attributes)."""
     from .judge import uint8_to_tensor
 
@@ -106,8 +109,8 @@ def judge_section(judge, real) -> dict:
         return {"accuracy_on_real": _r(stored), "source": "stored",
                 "note": "no real images with ground truth; figure from the judge's training"}
     preds = judge.predict_tensor(uint8_to_tensor(real.images))
-    truth = [{**c, "facing": s["facing"]} for c, s in zip(real.contents, real.styles)]
-    per = {k: float(np.mean([p[k] == t[k] for p, t in zip(preds, truth)])) for k in CATEGORICAL}
+    truth = [{**c, domain.style_key: domain.style_label(s)} for c, s in zip(real.contents, real.styles)]
+    per = {k: float(np.mean([p[k] == t[k] for p, t in zip(preds, truth)])) for k in judge.values}
     return {"accuracy_on_real": _r(np.mean(list(per.values()))),
             "per_attribute": {k: _r(v) for k, v in per.items()}, "n_images": len(preds)}
 
@@ -118,7 +121,7 @@ def text_match(nets, judge, source, sizes, seed, figures) -> dict:
     emb = nets.embed(captions).repeat_interleave(k, 0)
     images = nets.generate(nets.z(len(emb), section_seed(seed, 1)), emb)
     preds = judge.predict_tensor(images)
-    want = [mentioned(c) for c in captions for _ in range(k)]
+    want = [source.mentioned(c) for c in captions for _ in range(k)]
     keep = [i for i, w in enumerate(want) if w]
     if not keep:
         raise UserError("no test caption mentions an attribute the judge can check")
@@ -135,9 +138,13 @@ def _no_style(reason: str, keys) -> dict:
     return {**{k: None for k in keys}, "note": reason}
 
 
-def load_human_captions(path) -> tuple[list[str], list[dict]]:
+def load_human_captions(path, domain: str = "birds") -> tuple[list[str], list[dict]]:
     """Captions and intended attributes from a JSONL file, one object a line:
-    ``{"caption": "...", "attributes": {"crown": "red", "beak": "short"}}`` (blank lines skipped)."""
+    ``{"caption": "...", "attributes": {"crown": "red", "beak": "short"}}`` (blank lines skipped);
+    the attributes are ``domain``'s (birds, flowers)."""
+    from ..data.domains import get_domain
+
+    values = get_domain(domain).values
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -161,15 +168,15 @@ def load_human_captions(path) -> tuple[list[str], list[dict]]:
             raise UserError(f'{where}: missing "caption" (a non-empty string)')
         if not isinstance(attrs, dict) or not attrs:
             raise UserError(f'{where}: missing "attributes" (an object naming at least one of '
-                            f'{", ".join(VALUES)})')
+                            f'{", ".join(values)})')
         want = {}
         for part, value in attrs.items():
-            if part not in VALUES:
-                raise UserError(f"{where}: unknown part {part!r} (one of {', '.join(VALUES)})")
+            if part not in values:
+                raise UserError(f"{where}: unknown part {part!r} (one of {', '.join(values)})")
             value = "grey" if value == "gray" and part != "beak" else value
-            if value not in VALUES[part]:
+            if value not in values[part]:
                 raise UserError(f"{where}: unknown {part} value {value!r} "
-                                f"(one of {', '.join(VALUES[part])})")
+                                f"(one of {', '.join(values[part])})")
             want[part] = value
         captions.append(caption)
         wants.append(want)
@@ -201,7 +208,8 @@ def human_text_match(nets, judge, human, sizes, seed) -> dict:
 def style_transfer(nets, judge, source, real, sizes, seed, figures, degraded: bool = False) -> dict:
     """§4.4 on real renders, or (``degraded``) on the same renders after ``degrade_for_eval``
     (blur, noise, JPEG 30, crop: what a photo looks like next to a render), same captions."""
-    keys = ("facing_kept", "background_delta_e", "content_per_attribute")
+    d = source.domain
+    keys = (f"{d.style_key}_kept", "background_delta_e", "content_per_attribute")
     if not nets.has_style:
         return _no_style("the weights have no style encoder (run train-style)", keys)
     if real is None:
@@ -211,16 +219,16 @@ def style_transfer(nets, judge, source, real, sizes, seed, figures, degraded: bo
     images = degrade_for_eval(real.images[:n], _rng(seed, 5)) if degraded else real.images[:n]
     out = nets.generate(nets.style(images), nets.embed(captions))
     preds = judge.predict_tensor(out)
-    facing = np.mean([p["facing"] == s["facing"] for p, s in zip(preds, real.styles[:n])])
+    kept = np.mean([p[d.style_key] == d.style_label(s) for p, s in zip(preds, real.styles[:n])])
     true_bg = [s["background_rgb"] for s in real.styles[:n]]
     got_bg = [p["background_rgb"] for p in preds]
-    want = [mentioned(c) for c in captions]
+    want = [source.mentioned(c) for c in captions]
     keep = [i for i, w in enumerate(want) if w]
     acc = M.attribute_accuracy([preds[i] for i in keep], [want[i] for i in keep])
     figures["style_transfer_degraded" if degraded else "style_transfer"] = (images[:8], out[:8], captions[:8])
     extra = {"degradation": "Gaussian blur σ 1 px, noise σ 8/255, JPEG quality 30, random crop "
                             "keeping 85-95% of the side (data/degrade.py)"} if degraded else {}
-    return {"facing_kept": _r(facing),
+    return {f"{d.style_key}_kept": _r(kept),
             "background_delta_e": _r(np.median(M.delta_e_rgb(true_bg, got_bg)), 3),
             "background_delta_e76": _r(np.median(M.delta_e_rgb(true_bg, got_bg, "cie76")), 3),
             "content_per_attribute": _r(acc["per_attribute"]),
@@ -246,10 +254,15 @@ def crispness(nets, judge, source, real, sizes, seed) -> dict:
             "frechet_judge_floor": _r(floor, 3), "n_images": half}
 
 
-def pose_features(styles) -> np.ndarray:
-    """Pose per image for §5.2 clustering: facing (±1), tilt, x, y — z-scored per column."""
-    rows = [[1.0 if s["facing"] == "left" else -1.0, float(s["tilt"]), float(s["x"]), float(s["y"])]
-            for s in styles]
+def pose_features(styles, domain: str = "birds") -> np.ndarray:
+    """Pose per image for §5.2 clustering, z-scored per column: birds facing (±1), tilt, x, y;
+    flowers (their layout) x, y, scale, squash and one bloom or several (±1)."""
+    if domain == "flowers":
+        rows = [[float(s["x"]), float(s["y"]), float(s["scale"]), float(s["squash"]),
+                 1.0 if int(s["blooms"]) == 1 else -1.0] for s in styles]
+    else:
+        rows = [[1.0 if s["facing"] == "left" else -1.0, float(s["tilt"]), float(s["x"]), float(s["y"])]
+                for s in styles]
     return M.standardize(np.asarray(rows))
 
 
@@ -258,7 +271,7 @@ def background_features(styles) -> np.ndarray:
     return np.asarray([s["background_rgb"] for s in styles], dtype=np.float64) / 255.0
 
 
-def roc_section(nets, real, sizes, seed, curves) -> dict:
+def roc_section(nets, real, sizes, seed, curves, domain: str = "birds") -> dict:
     if not nets.has_style:
         return _no_style("the weights have no style encoder (run train-style)", ("pose", "background"))
     if real is None:
@@ -267,8 +280,8 @@ def roc_section(nets, real, sizes, seed, curves) -> dict:
     styles = real.styles[:n]
     vectors = nets.style(real.images[:n]).numpy()
     k = max(2, min(sizes["clusters"], n // 5))
-    out, oracle = {}, oracle_style_vectors(styles)
-    for name, feats in (("pose", pose_features(styles)), ("background", background_features(styles))):
+    out, oracle = {}, oracle_style_vectors(styles, domain)
+    for name, feats in (("pose", pose_features(styles, domain)), ("background", background_features(styles))):
         labels, _ = M.kmeans(feats, k, seed=seed)
         res = M.same_cluster_auc(vectors, labels)
         curves[name] = res
@@ -276,35 +289,41 @@ def roc_section(nets, real, sizes, seed, curves) -> dict:
         out[f"oracle_{name}"] = _r(M.same_cluster_auc(oracle, labels)["auc"])
         out[f"{name}_vs_oracle"] = _r(res["auc"] / out[f"oracle_{name}"])
     out.update(clusters=k, n_images=n, pairs=int(n * (n - 1) // 2),
-               oracle="AUC of the true style factors (facing, tilt, x, y, scale, background RGB; "
-                      "z-scored) in place of S(x): what a perfect S encoding all of them scores")
+               oracle="AUC of the true style factors (pose and background RGB, z-scored) in place "
+                      "of S(x): what a perfect S encoding all of them scores")
     return out
 
 
-def oracle_style_vectors(styles) -> np.ndarray:
-    """Reference style code: every true style factor, z-scored (a perfect, untrained S)."""
-    rows = [[1.0 if s["facing"] == "left" else -1.0, float(s["tilt"]), float(s["x"]), float(s["y"]),
-             float(s.get("scale", 0.0)), *(float(v) for v in s["background_rgb"])] for s in styles]
+def oracle_style_vectors(styles, domain: str = "birds") -> np.ndarray:
+    """Reference style code: every true style factor, z-scored (a perfect, untrained S): birds
+    facing, tilt, x, y, scale; flowers x, y, scale, squash, blooms; both + background RGB."""
+    if domain == "flowers":
+        rows = [[float(s["x"]), float(s["y"]), float(s["scale"]), float(s["squash"]),
+                 float(s["blooms"]), *(float(v) for v in s["background_rgb"])] for s in styles]
+    else:
+        rows = [[1.0 if s["facing"] == "left" else -1.0, float(s["tilt"]), float(s["x"]), float(s["y"]),
+                 float(s.get("scale", 0.0)), *(float(v) for v in s["background_rgb"])] for s in styles]
     return M.standardize(np.asarray(rows))
 
 
 def diversity(nets, judge, source, sizes, seed, figures) -> dict:
     captions = source.captions(sizes["diversity_captions"], _rng(seed, 3))
     m = sizes["diversity_z"]
+    key, first = source.domain.style_key, source.domain.style_values[0]
     shares, spreads = [], []
     for c, cap in enumerate(captions):
         emb = nets.embed([cap]).expand(m, -1)
         images = nets.generate(nets.z(m, section_seed(seed, 3) + 1000 * c), emb)
         preds = judge.predict_tensor(images)
-        shares.append(np.mean([p["facing"] == "left" for p in preds]))
+        shares.append(np.mean([p[key] == first for p in preds]))
         bg = np.asarray([p["background_rgb"] for p in preds])
         iu = np.triu_indices(m, k=1)
         spreads.append(np.median(M.delta_e_rgb(bg[iu[0]], bg[iu[1]])))
         if c == 0:
             figures["diversity"] = (images, cap)
-    return {"facing_left_share": _r(np.mean(shares)),
-            "facing_minority_share": _r(np.mean([min(s, 1 - s) for s in shares])),
-            "facing_left_share_per_caption": [_r(s) for s in shares],
+    return {f"{key}_{first}_share": _r(np.mean(shares)),
+            f"{key}_minority_share": _r(np.mean([min(s, 1 - s) for s in shares])),
+            f"{key}_{first}_share_per_caption": [_r(s) for s in shares],
             "background_spread_delta_e": _r(np.mean(spreads), 3),
             "n_captions": len(captions), "z_per_caption": m}
 
@@ -368,13 +387,17 @@ def text_encoder_section(pipeline, source, sizes, seed) -> dict:
 # ------------------------------------------------------------------------------------ entry point
 
 
-def _resolve_judge(judge):
+def _resolve_judge(judge, domain: str = "birds"):
     from .judge import Judge, load_judge
 
     if judge is None or isinstance(judge, (str, bytes)) or hasattr(judge, "__fspath__"):
-        return load_judge(judge)
+        judge = load_judge(judge, domain=domain)
     if not isinstance(judge, Judge) and not hasattr(judge, "predict_tensor"):
         raise UserError("judge must be a Judge (load_judge()), a weights folder or None")
+    reads = getattr(getattr(judge, "cfg", None), "domain", domain)
+    if reads != domain:
+        raise UserError(f"the judge reads {reads} but the model draws {domain}: pass the {domain} "
+                        f"judge (train-judge --domain {domain})")
     return judge
 
 
@@ -385,9 +408,10 @@ def _judge_current(judge, say):
     stored = (getattr(judge, "evaluation", None) or {}).get("render_fingerprint")
     if stored is None:
         return None
-    if stored != render_fingerprint():
-        say("warning: SynthBirds renders changed since the judge was trained; its figures may be "
-            "off: run `python -m t2i_core train-judge --init weights/judge --steps 300`")
+    domain = getattr(getattr(judge, "cfg", None), "domain", "birds")
+    if stored != render_fingerprint(domain=domain):
+        say(f"warning: the {domain} renders changed since the judge was trained; its figures may "
+            "be off: retrain it (`python -m t2i_core train-judge --init JUDGE_FOLDER --steps 300`)")
         return False
     return True
 
@@ -406,23 +430,24 @@ def evaluate(pipeline, *, data=None, judge=None, quick: bool = False, out_dir=No
         raise UserError("evaluate needs a T2IPipeline (T2IPipeline.from_pretrained(...))")
     say = log or (lambda msg: None)
     start, sizes = time.time(), (QUICK if quick else FULL)
-    judge = _resolve_judge(judge)
-    if human_captions is None and HUMAN_CAPTIONS.is_file():
-        human_captions = HUMAN_CAPTIONS
-    human = (None if human_captions is None
-             else (Path(human_captions), *load_human_captions(human_captions)))
     source = EvalSource(data, dataset_info=getattr(pipeline, "extra", {}).get("dataset"))
+    domain = source.domain
+    judge = _resolve_judge(judge, domain.name)
+    if human_captions is None and HUMAN_CAPTIONS.is_file() and domain.name == "birds":
+        human_captions = HUMAN_CAPTIONS  # the bundled hand-written captions are about birds
+    human = (None if human_captions is None
+             else (Path(human_captions), *load_human_captions(human_captions, domain.name)))
     nets = Nets(pipeline)
     say(f"real images of test classes from {source.description}")
     real = source.real(max(sizes["judge_images"], sizes["transfer"], sizes["roc_images"]), _rng(seed, 0))
     figures, curves = {}, {}
-    steps = [("judge", lambda: judge_section(judge, real)),
+    steps = [("judge", lambda: judge_section(judge, real, domain)),
              ("text_match", lambda: text_match(nets, judge, source, sizes, seed, figures)),
              ("human_text_match", lambda: human_text_match(nets, judge, human, sizes, seed)),
              ("style_transfer", lambda: style_transfer(nets, judge, source, real, sizes, seed, figures)),
              ("style_transfer_degraded",
               lambda: style_transfer(nets, judge, source, real, sizes, seed, figures, degraded=True)),
-             ("roc_auc", lambda: roc_section(nets, real, sizes, seed, curves)),
+             ("roc_auc", lambda: roc_section(nets, real, sizes, seed, curves, domain.name)),
              ("diversity", lambda: diversity(nets, judge, source, sizes, seed, figures)),
              ("crispness", lambda: crispness(nets, judge, source, real, sizes, seed)),
              ("text_encoder", lambda: text_encoder_section(pipeline, source, sizes, seed))]
@@ -433,6 +458,7 @@ def evaluate(pipeline, *, data=None, judge=None, quick: bool = False, out_dir=No
         result[name] = fn()
         say(f"{name} done in {time.time() - t:.1f} s")
     result["meta"] = {"seed": seed, "quick": bool(quick), "data": source.description,
+                      "domain": domain.name,
                       "judge_matches_renderer": _judge_current(judge, say),
                       "weights": getattr(pipeline, "source", ""), "sizes": dict(sizes),
                       "delta_e": "CIEDE2000", "seconds": round(time.time() - start, 2)}

@@ -1,12 +1,14 @@
 """Where ``evaluate`` gets real images and captions of the unseen (test) classes.
 
-SynthBirds is procedural, so evaluation does not need the dataset on disk: by default the test
-classes are ``synthbirds.make_splits(S)["test"]``, S the seed ``make-dataset`` used for the
-training data (``train`` records it as ``dataset.synthbirds_seed`` in the weights' config; when
-unknown, S = 0, its default, and ``warnings`` says so), captions come from ``make_captions`` and real images from ``render`` with a
-fresh ``sample_style`` — every truth is known. With ``data`` (a dataset folder or a
-``DataIndex``), the test split's own captions and images are used; real images then need
-``attributes.jsonl`` (SynthBirds) for the style metrics, otherwise those metrics are skipped.
+SynthBirds and SynthFlowers are procedural, so evaluation does not need the dataset on disk: by
+default the test classes are ``make_splits(S)["test"]`` of the weights' domain (birds unless
+their config says ``dataset.domain``), S the seed ``make-dataset`` used for the training data
+(``train`` records it as ``dataset.synthbirds_seed`` / ``synthflowers_seed``; when unknown,
+S = 0, its default, and ``warnings`` says so), captions come from ``make_captions`` and real
+images from ``render`` with a fresh ``sample_style`` — every truth is known. With ``data`` (a
+dataset folder or a ``DataIndex``), the test split's own captions and images are used; real
+images then need ``attributes.jsonl`` (SynthBirds, SynthFlowers) for the style metrics,
+otherwise those metrics are skipped.
 """
 
 from __future__ import annotations
@@ -30,22 +32,24 @@ class EvalSource:
         of ``evaluate``, ``train`` for diagnostics on seen classes."""
         if split not in ("train", "val", "test"):
             raise UserError(f"split must be train, val or test, got {split!r}")
+        from ..data.domains import get_domain
+
         self.index, self.warnings = None, []
         if data is None:
-            from ..data.synthbirds import make_splits
-
-            seed = (dataset_info or {}).get("synthbirds_seed")
+            self.domain = get_domain((dataset_info or {}).get("domain") or "birds")
+            seed = (dataset_info or {}).get(seed_key(self.domain.name))
             if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
                 seed = 0
                 self.warnings.append("the weights do not record which make-dataset seed their training "
                                      "data used: assumed 0 (the default); pass --data to be sure the "
                                      "test classes are unseen")
-            self.test_classes = list(make_splits(seed)[split])
-            self.description = f"SynthBirds procedural ({split} classes of make_splits({seed}))"
+            self.test_classes = list(self.domain.data.make_splits(seed)[split])
+            self.description = f"{self.domain.dataset} procedural ({split} classes of make_splits({seed}))"
             return
         from ..data.dataset import DataIndex, open_dataset
 
         self.index = data if isinstance(data, DataIndex) else open_dataset(data)
+        self.domain = get_domain(self.index.domain or "birds")  # CUB-like captions otherwise
         self.test_ids = [i for i in self.index.indices(split) if self.index.records[i].captions]
         if not self.test_ids:
             raise UserError(f"the dataset at {self.index.root} has no captioned images in its {split} split")
@@ -56,14 +60,17 @@ class EvalSource:
     def procedural(self) -> bool:
         return self.index is None
 
+    def mentioned(self, caption: str) -> dict:
+        """The content attributes ``caption`` mentions in this source's domain."""
+        return mentioned(caption, self.domain.name)
+
     # ------------------------------------------------------------------ captions
     def captions(self, n: int, rng: np.random.Generator) -> list[str]:
         """``n`` captions of test classes (one caption per drawn class / image)."""
         if self.procedural:
-            from ..data.synthbirds import make_captions, parse_class
-
+            data = self.domain.data
             names = [self.test_classes[j] for j in rng.integers(len(self.test_classes), size=n)]
-            return [make_captions(parse_class(c), rng, n=1)[0] for c in names]
+            return [data.make_captions(data.parse_class(c), rng, n=1)[0] for c in names]
         picks = rng.choice(self.test_ids, size=n, replace=len(self.test_ids) < n)
         out = []
         for i in picks:
@@ -76,14 +83,13 @@ class EvalSource:
         """``n`` real images of test classes with content and style truth (``None`` when the
         dataset has no ground truth, e.g. CUB)."""
         if self.procedural:
-            from ..data.synthbirds import parse_class, render, sample_style
-
+            data = self.domain.data
             images = np.zeros((n, 64, 64, 3), np.uint8)
             contents, styles = [], []
             for k in range(n):
-                content = parse_class(self.test_classes[int(rng.integers(len(self.test_classes)))])
-                style = sample_style(rng)
-                images[k] = render(content, style, size=64)
+                content = data.parse_class(self.test_classes[int(rng.integers(len(self.test_classes)))])
+                style = data.sample_style(rng)
+                images[k] = data.render(content, style, size=64)
                 contents.append(content)
                 styles.append(style)
             return RealSet(images=images, contents=contents, styles=styles)
@@ -108,8 +114,9 @@ class EvalSource:
         itself, or an in-memory stand-in holding renders and ``make_captions`` of test classes."""
         if not self.procedural:
             return self._zero_shot_subset(n_classes, images_per_class, rng)
-        from ..data.synthbirds import make_captions, parse_class, render, sample_style
-
+        data = self.domain.data
+        make_captions, parse_class, render, sample_style = (
+            data.make_captions, data.parse_class, data.render, data.sample_style)
         names = list(self.test_classes)
         if n_classes is not None and n_classes < len(names):
             names = sorted(rng.choice(names, size=n_classes, replace=False).tolist())
@@ -152,8 +159,18 @@ class _MemoryIndex:
         return [i for i, r in enumerate(self.records) if split in ("all", r.split)]
 
 
-def mentioned(caption: str) -> dict:
+
+def seed_key(domain: str) -> str:
+    """Where ``train`` records a procedural dataset's seed: ``synthbirds_seed``, ``synthflowers_seed``."""
+    return f"synth{domain}_seed"
+
+
+def mentioned(caption: str, domain: str = "birds") -> dict:
     """The content attributes a caption mentions, ``{key: value}`` (grey/gray folded)."""
+    if domain == "flowers":
+        from ..data.flower_captions import parse_flower_caption
+
+        return parse_flower_caption(caption)
     from ..data.captions import parse_caption
 
     found = parse_caption(caption) or {}
