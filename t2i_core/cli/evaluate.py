@@ -10,9 +10,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--preset", default=None, choices=("tiny", "small", "reed"),
                         help="evaluate randomly initialised networks of a preset instead (a baseline)")
     parser.add_argument("--data", default=None,
-                        help="dataset folder whose test split to use (default: procedural SynthBirds "
-                             "test classes, no files needed)")
-    parser.add_argument("--judge", default=None, help="judge weights folder (default: weights/judge)")
+                        help="dataset folder whose test split to use (default: procedural test classes "
+                             "of the model's domain, SynthBirds or SynthFlowers: no files needed)")
+    parser.add_argument("--judge", default=None,
+                        help="judge weights folder (default: the bundled judge of the model's domain: "
+                             "weights/judge for birds, weights/judge_flowers for flowers)")
     parser.add_argument("--human-captions", default=None, metavar="PATH",
                         help="JSONL of hand-written captions with their intended attributes, "
                              "scored as human_text_match (default: tests/data/human_captions.jsonl "
