@@ -296,3 +296,30 @@ def test_evaluate_draws_the_images_the_app_draws_for_the_same_seed(tiny, judge):
     for i in range(3):
         arr = np.asarray(app[i], dtype=np.float32) / 127.5 - 1.0
         assert np.abs(batch[i].permute(1, 2, 0).numpy() - arr).max() <= 1.5 / 127.5   # uint8 rounding
+
+
+def test_text_encoder_human_phrasing_script_scores_the_nearest_class(tiny_synthbirds, monkeypatch, capsys):
+    """scripts/text_encoder_human_phrasing.py: a caption is scored by the attributes of the class
+    nearest to it (here an encoder stand-in that lands on a known class)."""
+    import torch
+
+    from t2i_core.data import synthbirds as sb
+    from t2i_core.data.dataset import open_dataset
+    from t2i_core.text import zero_shot
+
+    script = _load_script("text_encoder_human_phrasing")
+    index = open_dataset(tiny_synthbirds)
+    names = sorted({r.class_name for r in index.records})
+    one_hot = lambda rows: torch.eye(len(names))[rows]  # noqa: E731
+    monkeypatch.setattr(zero_shot, "split_images", lambda idx, ids: list(ids))
+    monkeypatch.setattr(zero_shot, "embed_images",
+                        lambda enc, ids: one_hot([names.index(index.records[i].class_name) for i in ids]))
+    target = sb.parse_class(names[0])  # every caption lands on class 0
+    monkeypatch.setattr(zero_shot, "embed_captions", lambda enc, caps: one_hot([0] * len(caps)))
+    other = {"short": "long", "long": "short"}[target["beak"]]
+    wants = [{"crown": target["crown"], "beak": other}, {"wing": target["wing"], "belly": target["belly"]}]
+    res = script.phrasing_accuracy(None, None, index, ["a", "b"], wants)
+    assert res["by_attribute"] == {"crown": 1.0, "beak": 0.0, "wing": 1.0, "belly": 1.0}
+    assert res["per_attribute"] == 0.75 and res["n_classes"] == len(names)
+    assert script.main(["--text-encoder", "/nonexistent", "--data", str(tiny_synthbirds)]) == 2
+    assert "error:" in capsys.readouterr().err
