@@ -13,7 +13,7 @@ themselves, so bad input always gets a plain message. Importing this module load
 from __future__ import annotations
 
 import argparse
-import functools
+import inspect
 import os
 import socket
 import sys
@@ -64,19 +64,73 @@ def _output_image(label: str, format: str = "png", **kw) -> gr.Image:
     return gr.Image(label=label, format=format, interactive=False, elem_classes=["pixelated", "enlarge"], **kw)
 
 
-def _generate_tab(pipe) -> None:
+def _bind(ui, fn, **bound):
+    """The event handler of ``fn(pipe, *inputs)``: its last input is the model selector. The API
+    keeps ``fn``'s parameters and gains a trailing optional ``model`` (default: the first model)."""
+    params = [p for p in list(inspect.signature(fn).parameters.values())[1:] if p.name not in bound]
+    default = next(iter(ui.pipes))
+
+    def handler(*args):
+        *args, model = args if len(args) > len(params) else (*args, default)
+        return fn(H.pick_model(ui.pipes, model), *args, **bound)
+
+    handler.__signature__ = inspect.Signature(
+        params + [inspect.Parameter("model", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)])
+    handler.__name__ = fn.__name__
+    return handler
+
+
+class _UI:
+    """What the tabs share: the models, the selector, and what follows the selected domain (the
+    text fields' default captions, the example blocks)."""
+
+    def __init__(self, pipes: dict, examples: dict):
+        self.pipes, self.examples = pipes, examples
+        self.domains = {name: C.domain_of(pipe) for name, pipe in pipes.items()}
+        self.first = self.domains[next(iter(pipes))]
+        self.selector = None
+        self.texts, self.example_blocks = [], []
+
+    def defaults(self, domain: str) -> dict:
+        caps = C.example_captions(domain)
+        ex = self.examples.get(domain) or []
+        return {"caption": caps[0], "caption_b": caps[1], "captions": "\n".join(caps[:3]),
+                "probe": ex[0][2] if ex else "\n".join(caps)}
+
+    def text(self, key: str, **kw) -> gr.Textbox:
+        box = gr.Textbox(value=self.defaults(self.first)[key], **kw)
+        self.texts.append((box, key))
+        return box
+
+    def examples_per_domain(self, make) -> None:
+        """``make(domain, examples)`` inside a column shown only while that domain is selected."""
+        for domain in dict.fromkeys(self.domains.values()):
+            with gr.Column(visible=domain == self.first) as col:
+                make(domain, self.examples.get(domain) or [])
+            self.example_blocks.append((col, domain))
+
+    def switch(self, model):
+        """The selector's change: every text field and example block follows the model's domain."""
+        domain = self.domains.get(model, self.first)
+        values = self.defaults(domain)
+        return ([gr.update(value=values[key]) for _, key in self.texts]
+                + [gr.update(visible=d == domain) for _, d in self.example_blocks])
+
+
+def _generate_tab(ui) -> None:
     with gr.Row():
-        caption = gr.Textbox(label="Caption (Enter generates)", value=C.EXAMPLE_CAPTIONS[0], lines=1, scale=4,
-                             max_length=H.MAX_RAW_CAPTION, elem_id="gen-caption")
+        caption = ui.text("caption", label="Caption (Enter generates)", lines=1, scale=4,
+                          max_length=H.MAX_RAW_CAPTION, elem_id="gen-caption")
         with gr.Column(scale=1, min_width=200):
             n = gr.Slider(1, H.MAX_N, value=4, step=1, label="Images (n)")
             seed = gr.Number(value=0, precision=0, label="Seed (image i uses seed + i)")
-    gr.Examples(C.EXAMPLE_CAPTIONS, inputs=[caption], label="Example captions")
+    ui.examples_per_domain(lambda d, _: gr.Examples(C.example_captions(d), inputs=[caption],
+                                                     label="Example captions"))
     button = gr.Button("Generate", variant="primary", elem_id="gen-button")
-    gallery = gr.Gallery(label="Generated birds", columns=8, height="auto", format="png",
+    gallery = gr.Gallery(label="Generated images", columns=8, height="auto", format="png",
                          elem_id="gen-gallery", elem_classes="pixelated")
-    gr.on([button.click, caption.submit], functools.partial(H.generate, pipe),
-          inputs=[caption, n, seed], outputs=gallery, api_name="generate", **MODEL)
+    gr.on([button.click, caption.submit], _bind(ui, H.generate),
+          inputs=[caption, n, seed, ui.selector], outputs=gallery, api_name="generate", **MODEL)
 
 
 def _strip_row(label: str):
@@ -92,12 +146,12 @@ def _strip_row(label: str):
     return steps, button, strip, gif
 
 
-def _text_tab(pipe, demo) -> None:
+def _text_tab(ui, demo) -> None:
     gr.Markdown("Fixed noise z, the text embedding slides from caption A (β = 0) to caption B "
                 "(β = 1): h = (1 − β) φ(A) + β φ(B) (§5.3).")
     with gr.Row():
-        a = gr.Textbox(label="Caption A (Enter redraws)", value=C.EXAMPLE_CAPTIONS[0], lines=1, max_length=H.MAX_RAW_CAPTION)
-        b = gr.Textbox(label="Caption B (Enter redraws)", value=C.EXAMPLE_CAPTIONS[1], lines=1, max_length=H.MAX_RAW_CAPTION)
+        a = ui.text("caption", label="Caption A (Enter redraws)", lines=1, max_length=H.MAX_RAW_CAPTION)
+        b = ui.text("caption_b", label="Caption B (Enter redraws)", lines=1, max_length=H.MAX_RAW_CAPTION)
     with gr.Row():
         with gr.Column():
             seed = gr.Number(value=0, precision=0, label="Seed (the fixed z)")
@@ -105,16 +159,16 @@ def _text_tab(pipe, demo) -> None:
         frame = _output_image("Frame", height=256, elem_id="text-frame")
     steps, button, strip, gif = _strip_row("text")
     gr.on([beta.change, a.submit, b.submit, seed.submit, demo.load],  # the first frame on page load
-          functools.partial(H.text_frame, pipe), inputs=[a, b, beta, seed], outputs=frame,
+          _bind(ui, H.text_frame), inputs=[a, b, beta, seed, ui.selector], outputs=frame,
           api_name="interpolate_text", **LIVE)
-    button.click(functools.partial(H.text_strip, pipe), inputs=[a, b, seed, steps],
+    button.click(_bind(ui, H.text_strip), inputs=[a, b, seed, steps, ui.selector],
                  outputs=[strip, gif], api_name="interpolate_text_strip", **MODEL)
 
 
-def _noise_tab(pipe, demo) -> None:
+def _noise_tab(ui, demo) -> None:
     gr.Markdown("Fixed caption, the noise slides (spherically) from seed A's z (α = 0) to "
                 "seed B's z (α = 1) (§5.3): what changes is style — pose and background.")
-    caption = gr.Textbox(label="Caption (Enter redraws)", value=C.EXAMPLE_CAPTIONS[0], lines=1, max_length=H.MAX_RAW_CAPTION)
+    caption = ui.text("caption", label="Caption (Enter redraws)", lines=1, max_length=H.MAX_RAW_CAPTION)
     with gr.Row():
         with gr.Column():
             with gr.Row():
@@ -125,75 +179,95 @@ def _noise_tab(pipe, demo) -> None:
         frame = _output_image("Frame", height=256, elem_id="noise-frame")
     steps, button, strip, gif = _strip_row("noise")
     gr.on([alpha.change, caption.submit, seed_a.submit, seed_b.submit, demo.load],
-          functools.partial(H.noise_frame, pipe), inputs=[caption, seed_a, seed_b, alpha],
+          _bind(ui, H.noise_frame), inputs=[caption, seed_a, seed_b, alpha, ui.selector],
           outputs=frame, api_name="interpolate_noise", **LIVE)
-    button.click(functools.partial(H.noise_strip, pipe), inputs=[caption, seed_a, seed_b, steps],
+    button.click(_bind(ui, H.noise_strip), inputs=[caption, seed_a, seed_b, steps, ui.selector],
                  outputs=[strip, gif], api_name="interpolate_noise_strip", **MODEL)
 
 
-def _style_tab(pipe, examples) -> None:
-    gr.Markdown("The style encoder reads the photo's style ŝ = S(x) (pose, background) and the "
-                "generator redraws it with each caption: x̂ = G(ŝ, φ(t)) (§4.4). The photo's "
-                "**centred square** is read (the longer side's margins are cut off), resized to "
-                "64×64: crop around the bird with the crop tool of the upload box to choose another region.")
+def _style_tab(ui) -> None:
+    gr.Markdown("The style encoder reads the photo's style ŝ = S(x) (birds: pose and background; "
+                "flowers: layout and backdrop) and the generator redraws it with each caption: "
+                "x̂ = G(ŝ, φ(t)) (§4.4). The photo's **centred square** is read (the longer side's "
+                "margins are cut off), resized to 64×64: crop around the bird or flower with the "
+                "crop tool of the upload box to choose another region.")
     with gr.Row():
         with gr.Column():
-            image = _photo_editor("Bird photo (crop tool: which region S reads)")
-            captions = gr.Textbox(label="Captions (one per line)", lines=4,
-                                  value="\n".join(C.EXAMPLE_CAPTIONS[:3]))
+            image = _photo_editor("Photo of a bird or flower (crop tool: which region S reads)")
+            captions = ui.text("captions", label="Captions (one per line)", lines=4)
             button = gr.Button("Transfer style", variant="primary")
         gallery = gr.Gallery(label="Redrawn with each caption", columns=3, height="auto",
                              format="png", elem_classes="pixelated")
-    if examples:
-        gr.Examples([[path] for path, _, _ in examples], inputs=[image], label="Example SynthBirds renders")
-    button.click(functools.partial(H.style_transfer, pipe), inputs=[image, captions],
+
+    def examples(domain, renders):
+        if renders:
+            gr.Examples([[path] for path, _, _ in renders], inputs=[image],
+                        label=f"Example {C.DOMAIN_WORDS[domain][2]} renders")
+    ui.examples_per_domain(examples)
+    button.click(_bind(ui, H.style_transfer), inputs=[image, captions, ui.selector],
                  outputs=gallery, api_name="style_transfer", **MODEL)
 
 
-def _probe_tab(pipe, examples) -> None:
+def _probe_tab(ui) -> None:
     gr.Markdown("The matching-aware discriminator scores how well an image fits each caption: "
                 "sigmoid(D(x, φ(t))) (§4.2). Which caption matches?")
     with gr.Row():
         with gr.Column():
             image = _upload("Image")
-            captions = gr.Textbox(label="Captions (one per line)", lines=4,
-                                  value=examples[0][2] if examples else "\n".join(C.EXAMPLE_CAPTIONS))
+            captions = ui.text("probe", label="Captions (one per line)", lines=4)
             button = gr.Button("Score captions", variant="primary")
         with gr.Column():
             chart = _output_image("D's score per caption")
             scores = gr.JSON(label="Scores")
-    if examples:
-        gr.Examples([[path, probe] for path, _, probe in examples], inputs=[image, captions],
-                    label="Example SynthBirds renders (the first caption is the right one)")
+
+    def examples(domain, renders):
+        if renders:
+            gr.Examples([[path, probe] for path, _, probe in renders], inputs=[image, captions],
+                        label=f"Example {C.DOMAIN_WORDS[domain][2]} renders (the first caption is the right one)")
+    ui.examples_per_domain(examples)
     known = {}
-    for path, right, _ in examples:  # the bundled renders: the page says where the right caption ranked
-        with Image.open(path) as im:
-            known[H.image_key(im)] = right
-    button.click(functools.partial(H.match_scores, pipe, known=known), inputs=[image, captions],
+    for renders in ui.examples.values():  # the bundled renders: the page says where the right caption ranked
+        for path, right, _ in renders:
+            with Image.open(path) as im:
+                known[H.image_key(im)] = right
+    button.click(_bind(ui, H.match_scores, known=known), inputs=[image, captions, ui.selector],
                  outputs=[chart, scores], api_name="match_scores", **MODEL)
 
 
-def build_demo(pipeline) -> gr.Blocks:
-    """The whole UI around one ``T2IPipeline``."""
-    examples = C.example_renders(tempfile.mkdtemp(prefix="t2i_app_examples_"))
+def build_demo(pipelines) -> gr.Blocks:
+    """The whole UI around one ``T2IPipeline`` or several (``{"birds": pipe, "flowers": pipe}``):
+    with several, a selector in the header switches every tab between them."""
+    pipes = dict(pipelines) if isinstance(pipelines, dict) else {C.domain_of(pipelines): pipelines}
+    if not pipes:
+        raise ValueError("build_demo needs at least one pipeline")
+    folder = tempfile.mkdtemp(prefix="t2i_app_examples_")
+    domains = dict.fromkeys(C.domain_of(p) for p in pipes.values())
+    ui = _UI(pipes, {d: C.example_renders(folder, domain=d) for d in domains})
+    first = next(iter(pipes.values()))
     with gr.Blocks(title="GAN-CLS Explorer", delete_cache=(1800, 3600)) as demo:
+        names = "; ".join(f"{name}: {C.model_name(p)}" for name, p in pipes.items())
         gr.Markdown("# GAN-CLS Explorer\nText-to-image synthesis after Reed et al. (ICML 2016) — "
-                    f"model: {C.model_name(pipeline)}")
-        if pipeline.random_weights:
+                    f"model{'s' if len(pipes) > 1 else ''}: {names}")
+        ui.selector = gr.Dropdown(list(pipes), value=next(iter(pipes)), label="Model (every tab)",
+                                  visible=len(pipes) > 1, elem_id="model-select")
+        if any(p.random_weights for p in pipes.values()):
             gr.Markdown("**Random weights** (`--tiny`): the pictures are meaningless until "
                         "trained weights are loaded; everything else works.")
         with gr.Tab("Generate"):
-            _generate_tab(pipeline)
+            _generate_tab(ui)
         with gr.Tab("Text interpolation"):
-            _text_tab(pipeline, demo)
+            _text_tab(ui, demo)
         with gr.Tab("Noise interpolation"):
-            _noise_tab(pipeline, demo)
+            _noise_tab(ui, demo)
         with gr.Tab("Style transfer"):
-            _style_tab(pipeline, examples)
+            _style_tab(ui)
         with gr.Tab("Discriminator probe"):
-            _probe_tab(pipeline, examples)
+            _probe_tab(ui)
         with gr.Tab("About"):
-            gr.Markdown(C.about_markdown(pipeline))
+            gr.Markdown(C.about_markdown(first))
+        ui.selector.change(ui.switch, inputs=ui.selector,
+                           outputs=[box for box, _ in ui.texts] + [col for col, _ in ui.example_blocks],
+                           queue=False, api_visibility="private")
     demo.queue(max_size=64)
     return demo
 
@@ -228,9 +302,26 @@ def default_port() -> int:
         raise SystemExit(f"error: GRADIO_SERVER_PORT must be a port number, got {raw!r}") from None
 
 
+def bundled_models() -> dict:
+    """``{"birds": ..., "flowers": ...}``: the bundled models that are present (birds required)."""
+    from t2i_core.errors import UserError
+    from t2i_core.pipeline import T2IPipeline
+
+    pipes = {"birds": T2IPipeline.from_pretrained(None)}
+    flowers = Path(__file__).resolve().parent / "weights" / "synthflowers"
+    if (flowers / "config.json").is_file():
+        try:
+            pipes["flowers"] = T2IPipeline.from_pretrained(flowers)
+        except UserError as exc:  # the birds still work
+            print(f"warning: the flowers model is not loaded: {exc}", file=sys.stderr)
+    return pipes
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="GAN-CLS Explorer web app")
-    parser.add_argument("--weights", default=None, help="weights folder (default: weights/synthbirds)")
+    parser.add_argument("--weights", default=None,
+                        help="open this one weights folder (default: the bundled models, "
+                             "weights/synthbirds and weights/synthflowers, with a selector)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: all)")
     parser.add_argument("--port", type=int, default=None,
                         help="port to listen on (default: $GRADIO_SERVER_PORT or 7860; the next free "
@@ -241,7 +332,13 @@ def main(argv=None) -> int:
     from t2i_core.pipeline import T2IPipeline
 
     try:
-        pipe = T2IPipeline.from_preset("tiny") if args.tiny else T2IPipeline.from_pretrained(args.weights)
+        if args.tiny:
+            pipes = {"birds": T2IPipeline.from_preset("tiny")}
+        elif args.weights:
+            pipe = T2IPipeline.from_pretrained(args.weights)
+            pipes = {C.domain_of(pipe): pipe}
+        else:
+            pipes = bundled_models()
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         print("hint: `python app.py --tiny` starts the app with a random-weight model", file=sys.stderr)
@@ -254,7 +351,7 @@ def main(argv=None) -> int:
         return 2
     if port != wanted:
         print(f"port {wanted} is taken; using {port} (choose one with --port)", file=sys.stderr)
-    launch(build_demo(pipe), server_name=args.host, server_port=port)
+    launch(build_demo(pipes), server_name=args.host, server_port=port)
     return 0
 
 

@@ -1,5 +1,6 @@
-"""What the app shows besides model output: example captions, example SynthBirds renders for
-the style-transfer and probe tabs, and the About tab (model card, notebooks)."""
+"""What the app shows besides model output: example captions and example renders (SynthBirds or
+SynthFlowers, per the model's domain) for the style-transfer and probe tabs, and the About tab
+(model card, notebooks)."""
 
 from __future__ import annotations
 
@@ -19,34 +20,68 @@ EXAMPLE_CONTENTS = [  # (crown, wing, belly, beak) of the example renders
 ]
 
 
-def describe_content(content: dict) -> str:
+FLOWER_EXAMPLE_CAPTIONS = [
+    "this flower has five round pink petals and a yellow center",
+    "a flower with many pointed purple petals and a black center",
+    "the petals of this flower are white and pointed, there are eight petals and the stamen are orange",
+    "this flower has eight blue petals with rounded tips and a white centre",
+]
+FLOWER_EXAMPLE_CONTENTS = [  # (petal, center, shape, count) of the example renders
+    ("pink", "yellow", "round", "five"),
+    ("purple", "black", "pointed", "many"),
+    ("white", "orange", "pointed", "eight"),
+    ("blue", "white", "round", "eight"),
+]
+DOMAIN_WORDS = {"birds": ("bird", "Bird", "SynthBirds"), "flowers": ("flower", "Flower", "SynthFlowers")}
+
+
+def domain_of(pipe) -> str:
+    """The domain a pipeline draws (``birds`` unless its training data says ``flowers``)."""
+    dataset = (getattr(pipe, "extra", None) or {}).get("dataset") or {}
+    return "flowers" if dataset.get("domain") == "flowers" else "birds"
+
+
+def example_captions(domain: str = "birds") -> list[str]:
+    return FLOWER_EXAMPLE_CAPTIONS if domain == "flowers" else EXAMPLE_CAPTIONS
+
+
+def describe_content(content: dict, domain: str = "birds") -> str:
+    if domain == "flowers":
+        center = content["center"]
+        article = "an" if center[0] in "aeiou" else "a"
+        return (f"this flower has {content['count']} {content['shape']} {content['petal']} petals "
+                f"and {article} {center} center")
     belly = content["belly"]
     article = "an" if belly[0] in "aeiou" else "a"
     return (f"this bird has a {content['crown']} crown, {content['wing']} wings and {article} "
             f"{belly} belly with a {content['beak']} beak")
 
 
-def example_renders(folder, seed: int = 0) -> list[tuple[str, str, str]]:
-    """Write a few SynthBirds renders as PNGs → [(path, true caption, probe captions)].
+def example_renders(folder, seed: int = 0, domain: str = "birds") -> list[tuple[str, str, str]]:
+    """Write a few renders of ``domain`` as PNGs → [(path, true caption, probe captions)].
 
     Returns [] when the renderer is unavailable (the app then just has no image examples)."""
     import numpy as np
     from PIL import Image
 
     try:
-        from .data.synthbirds import CONTENT_KEYS, render, sample_style
+        from .data.domains import get_domain
+
+        d = get_domain(domain)
+        data = d.data
     except ImportError:
         return []
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    contents = [dict(zip(CONTENT_KEYS, c)) for c in EXAMPLE_CONTENTS]
+    table = FLOWER_EXAMPLE_CONTENTS if domain == "flowers" else EXAMPLE_CONTENTS
+    contents = [dict(zip(d.content_keys, c)) for c in table]
     out = []
     for i, content in enumerate(contents):
-        style = sample_style(np.random.default_rng(seed + i))
-        path = folder / f"synthbird_{'_'.join(content.values())}_{i}.png"
-        Image.fromarray(render(content, style)).save(path)
-        others = [describe_content(contents[(i + k) % len(contents)]) for k in (1, 2, 3)]
-        out.append((str(path), describe_content(content), "\n".join([describe_content(content), *others])))
+        style = data.sample_style(np.random.default_rng(seed + i))
+        path = folder / f"synth{DOMAIN_WORDS[domain][0]}_{'_'.join(content.values())}_{i}.png"
+        Image.fromarray(data.render(content, style)).save(path)
+        describe = [describe_content(contents[(i + k) % len(contents)], domain) for k in (0, 1, 2, 3)]
+        out.append((str(path), describe[0], "\n".join(describe)))
     return out
 
 

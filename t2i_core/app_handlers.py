@@ -177,6 +177,16 @@ def _plain(message: str, src) -> str:
 
 
 # ----------------------------------------------------------------------------- running the model
+def pick_model(pipes: dict, model):
+    """The pipeline the model selector (or an API call's trailing ``model``) names; ``None`` or
+    empty: the first one."""
+    if model is None or (isinstance(model, str) and not model.strip()):
+        return next(iter(pipes.values()))
+    if not isinstance(model, str) or model.strip() not in pipes:
+        raise user_error(f"unknown model {model!r}: choose one of {', '.join(pipes)}")
+    return pipes[model.strip()]
+
+
 def call(fn, *args, **kwargs):
     """Run a pipeline method: UserError → gr.Error; anything unexpected is logged and reported
     as a plain error (the server keeps running)."""

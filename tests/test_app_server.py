@@ -75,9 +75,59 @@ def png_64(path) -> bool:
 
 
 def test_every_fixed_endpoint_has_its_parameters(client):
+    """The parameters of DESIGN.md §4, then an optional ``model`` (default: the first model)."""
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     for name, params in FIXED.items():
-        assert [p["parameter_name"] for p in endpoints[name]["parameters"]] == params
+        got = endpoints[name]["parameters"]
+        assert [p["parameter_name"] for p in got] == params + ["model"]
+        assert got[-1]["parameter_has_default"] and got[-1]["parameter_default"] == "birds"
+
+
+@pytest.fixture(scope="module")
+def two_models():
+    """A server with a birds and a flowers model (tiny, different weights) and its client."""
+    import app
+    from t2i_core import T2IPipeline
+
+    flowers = T2IPipeline.from_preset("tiny", seed=1)
+    flowers.extra["dataset"] = {"domain": "flowers"}
+    demo = app.build_demo({"birds": T2IPipeline.from_preset("tiny", seed=0), "flowers": flowers})
+    _, url, _ = app.launch(demo, server_name="127.0.0.1", server_port=free_port(),
+                           prevent_thread_lock=True, quiet=True)
+    yield demo, url
+    demo.close()
+
+
+def test_model_selector_old_calls_get_birds_and_model_picks(two_models, tmp_path):
+    from gradio_client.exceptions import AppError
+
+    demo, url = two_models
+    client = connect(url, tmp_path)
+    old = client.predict(CAP, 1, 3, api_name="/generate")  # a call written before the selector
+    birds = client.predict(CAP, 1, 3, "birds", api_name="/generate")
+    flowers = client.predict(CAP, 1, 3, "flowers", api_name="/generate")
+    assert sha(old[0]["image"]) == sha(birds[0]["image"]) != sha(flowers[0]["image"])
+    frame = client.predict(CAP, CAP_B, 0.5, 0, model="flowers", api_name="/interpolate_text")
+    assert png_64(frame)
+    with pytest.raises(AppError, match="unknown model"):
+        client.predict(CAP, 1, 3, "fish", api_name="/generate")
+    assert client.predict(CAP, 1, 0, api_name="/generate")  # the server keeps serving
+
+
+def test_model_selector_switches_captions_and_examples():
+    import app
+    from t2i_core import T2IPipeline
+    from t2i_core import app_content as C
+
+    flowers = T2IPipeline.from_preset("tiny", seed=1)
+    flowers.extra["dataset"] = {"domain": "flowers"}
+    ui = app._UI({"birds": T2IPipeline.from_preset("tiny"), "flowers": flowers}, {})
+    ui.texts = [(None, "caption"), (None, "captions")]
+    ui.example_blocks = [(None, "birds"), (None, "flowers")]
+    values = ui.switch("flowers")
+    assert values[0]["value"] == C.FLOWER_EXAMPLE_CAPTIONS[0] and "petals" in values[1]["value"]
+    assert [v["visible"] for v in values[2:]] == [False, True]
+    assert ui.switch("birds")[0]["value"] == C.EXAMPLE_CAPTIONS[0]
 
 
 def test_generate(client):
@@ -184,7 +234,7 @@ def test_payload_naming_a_server_file_is_refused(server, tmp_path):
     fn = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "match_scores")
     session = uuid.uuid4().hex[:10]
     httpx.post(f"{base}/gradio_api/queue/join", json={
-        "data": [{"path": str(secret)}, CAP], "fn_index": fn, "session_hash": session}).raise_for_status()
+        "data": [{"path": str(secret)}, CAP, "birds"], "fn_index": fn, "session_hash": session}).raise_for_status()
     with httpx.stream("GET", f"{base}/gradio_api/queue/data", params={"session_hash": session}) as s:
         done = next(m for m in (json.loads(line[5:]) for line in s.iter_lines() if line.startswith("data:"))
                     if m.get("msg") == "process_completed")
