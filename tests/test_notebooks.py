@@ -25,12 +25,12 @@ import pytest
 NB_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NB_DIR.glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["01_data_and_text_encoder", "02_gan_cls", "03_interpolation", "04_style_transfer",
-            "05_evaluation_ablation"]
+            "05_evaluation_ablation", "06_beyond_birds"]
 CELL_TIMEOUT = 300  # seconds per cell (fast mode needs a few)
 KERNEL = "t2i-tests-python"
 
 
-def test_the_five_notebooks_are_there():
+def test_the_six_notebooks_are_there():
     assert [p.stem for p in NOTEBOOKS] == EXPECTED
 
 
