@@ -1,5 +1,6 @@
 """One headless-Chromium pass over the app: type a caption, click Generate, see the gallery fill,
-change the seed and see new birds; move the noise-interpolation slider and see the frame change. Python playwright drives the
+change the seed and see new birds; move the noise-interpolation slider and see the frame change;
+switch the model selector to flowers and see the captions follow and the pictures change. Python playwright drives the
 Debian chromium (``apt-get install -y chromium``; ``.ci/run`` installs it)."""
 
 import socket
@@ -130,3 +131,48 @@ def test_an_error_leaves_the_previous_birds_in_view(fresh):
         return top === img || img.parentElement.contains(top);
     }""")
     assert on_top                                          # not hidden behind the error overlay
+
+
+@pytest.fixture(scope="module")
+def two_model_page():
+    """The app with a birds and a flowers model (tiny, random weights) in a browser."""
+    import app
+    from playwright.sync_api import sync_playwright
+    from t2i_core import T2IPipeline
+
+    flowers = T2IPipeline.from_preset("tiny", seed=1)
+    flowers.extra["dataset"] = {"domain": "flowers"}
+    demo = app.build_demo({"birds": T2IPipeline.from_preset("tiny", seed=0), "flowers": flowers})
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    _, address, _ = app.launch(demo, server_name="127.0.0.1", server_port=port,
+                               prevent_thread_lock=True, quiet=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(30_000)
+        page.goto(address)
+        yield page
+        browser.close()
+    demo.close()
+
+
+def test_model_selector_switches_captions_and_draws_with_the_chosen_model(two_model_page):
+    page = two_model_page
+    caption = page.locator("#gen-caption textarea, #gen-caption input")
+    assert "bird" in caption.input_value()
+    text = "a bird with a red crown, blue wings and a yellow belly"
+    caption.fill(text)
+    page.locator("#gen-button").click()
+    birds = wait_for_new_sources(page, "#gen-gallery img", [], count=4)
+    page.locator("#model-select input").click()
+    page.get_by_role("option", name="flowers").click()
+    page.wait_for_function("""() => {
+        const box = document.querySelector('#gen-caption textarea, #gen-caption input');
+        return box && box.value.includes('flower');
+    }""")
+    caption.fill(text)  # the same caption and seeds: only the model differs
+    page.locator("#gen-button").click()
+    flowers = wait_for_new_sources(page, "#gen-gallery img", birds, count=4)
+    assert set(flowers).isdisjoint(birds)
