@@ -292,3 +292,41 @@ def make_hdf5(path, per_class: int = 2, dim: int = 1024) -> dict:
     return {"path": path, "truth": truth, "images": len(truth),
             "classes": {"train": 2, "val": 1, "test": 1},
             "corrupt": f"{CUB_CLASSES[3]}/{CUB_CLASSES[3].split('.')[1]}_0000"}
+
+
+def make_coco(root, n_train: int = 24, n_val: int = 12, year: str = "2014") -> dict:
+    """A tiny MS-COCO root: SynthBirds renders as JPEGs in trainYYYY/ and valYYYY/, COCO-style
+    caption JSON with 5 captions per image (the first two images have 6 and 7), one image listed
+    but missing on disk per split, and one malformed caption entry per file."""
+    import json
+    import random
+
+    from PIL import Image
+
+    from t2i_core.data.synthbirds import make_captions, parse_class, render, sample_style
+
+    root = Path(root)
+    rng = np.random.default_rng(0)
+    classes = ["red_blue_yellow_short", "black_white_orange_long", "green_purple_grey_short",
+               "brown_red_white_long"]
+    truth = {}
+    for coco_split, n in (("train", n_train), ("val", n_val)):
+        folder = root / f"{coco_split}{year}"
+        folder.mkdir(parents=True, exist_ok=True)
+        images, annotations = [], []
+        for k in range(n + 1):  # the last one is listed but not written
+            image_id = (1 if coco_split == "train" else 500_000) + 7 * k
+            name = f"COCO_{coco_split}{year}_{image_id:012d}.jpg"
+            content = parse_class(classes[k % len(classes)])
+            if k < n:
+                Image.fromarray(render(content, sample_style(rng))).save(folder / name, quality=90)
+            images.append({"id": image_id, "file_name": name, "height": 64, "width": 64})
+            caps = make_captions(content, random.Random(image_id), n=5 + min(k, 2) * (k < 3))
+            annotations += [{"image_id": image_id, "id": 10 * image_id + j, "caption": c.capitalize()}
+                            for j, c in enumerate(caps)]
+            truth[f"{coco_split}{year}/{Path(name).stem}"] = content
+        annotations.append({"image_id": images[0]["id"], "id": 1, "caption": None})  # malformed
+        (root / "annotations").mkdir(exist_ok=True)
+        (root / "annotations" / f"captions_{coco_split}{year}.json").write_text(
+            json.dumps({"info": {}, "images": images, "annotations": annotations}))
+    return truth

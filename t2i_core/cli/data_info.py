@@ -1,14 +1,14 @@
 """``python -m t2i_core data-info ROOT [--json]``: what a dataset folder holds, and what is wrong."""
 
-HELP = ("detect a dataset's format (SynthBirds / Reed cvpr2016, icml2016 .t7, hdf5) and report "
-        "classes per split, images, captions per image and problems")
+HELP = ("detect a dataset's format (SynthBirds / SynthFlowers / Reed cvpr2016, icml2016 .t7, hdf5, "
+        "MS-COCO) and report classes per split, images, captions per image and problems")
 
 
 def add_arguments(p) -> None:
     import argparse
 
     p.add_argument("root", metavar="ROOT",
-                   help="dataset folder (text_c10 layout, icml .t7 folders) or .hdf5 file")
+                   help="dataset folder (text_c10 layout, icml .t7 folders, MS-COCO root) or .hdf5 file")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument("--image-dir", default=None,
                    help="folder holding the images when they are not next to ROOT "
@@ -16,12 +16,16 @@ def add_arguments(p) -> None:
     p.add_argument("--check-images", action=argparse.BooleanOptionalAction, default=True,
                    help="decode every image to find unreadable files (--no-check-images is "
                         "faster but leaves them unreported)")
+    p.add_argument("--max-images", type=int, default=None, metavar="N",
+                   help="MS-COCO: only the first N images of each split (by image id)")
     p.add_argument("--workers", type=int, default=0,
                    help="threads for checking images; 0 = automatic (up to 4)")
 
 
 def _format_text(s: dict) -> str:
     fmt = s["format"] + {"birds": " (SynthBirds)", "flowers": " (SynthFlowers)"}.get(s["domain"], "")
+    if s["format"] == "coco":
+        fmt += " (MS-COCO: every image its own class, instance-level)"
     cpi = s["captions_per_image"]
     lines = [
         f"dataset   {s['root']}",
@@ -55,7 +59,8 @@ def run(args) -> int:
 
     progress = sys.stderr.isatty()
     try:
-        index = open_dataset(args.root, image_dir=args.image_dir, progress=progress)
+        index = open_dataset(args.root, image_dir=args.image_dir, progress=progress,
+                             max_images=args.max_images)
         if args.check_images:
             index.check_images(progress=progress, workers=args.workers or None)
     except UserError:

@@ -64,6 +64,10 @@ def run(args) -> int:
         _say(f"figures stored in {pipe.source}/config.json (evaluation)")
     if args.json:
         print(json_dumps(result))
+    elif result["meta"].get("coco"):
+        from ..eval.coco_eval import coco_text_table
+
+        print(coco_text_table(result))
     else:
         print(text_table(result))
         print(f"({result['meta']['seconds']} s; seed {args.seed}; "

@@ -28,6 +28,7 @@ _SETTINGS = [
     ("--lr-halve-every", "lr_halve_every", float, "halve both learning rates every N epochs (0 = never)"),
     ("--captions-per-image", "captions_per_image", int, "captions averaged into an image's embedding (§5: 4)"),
     ("--split", "split", str, "training split: train, trainval or all"),
+    ("--max-images", "max_images", int, "MS-COCO: only the first N images of each split (0 = all)"),
     ("--seed", "seed", int, "random seed (same seed, same run)"),
     ("--sample-every", "sample_every", int, "write a fixed-(z, caption) sample grid every N steps (0 = off)"),
     ("--ckpt-every", "ckpt_every", int, "write a checkpoint every N steps (0 = only at the end)"),
@@ -73,7 +74,8 @@ _SWITCHES = [
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--data", help="dataset folder (SynthBirds or Reed's CUB/Oxford layouts); "
+    p.add_argument("--data", help="dataset folder (SynthBirds, SynthFlowers, Reed's CUB/Oxford "
+                                  "layouts or an MS-COCO root); "
                                   "with --resume, defaults to the run's dataset")
     p.add_argument("--text-encoder", help="text encoder: a train-text run or weights folder (its "
                                           "embeddings are cached); omit for datasets that ship "
@@ -225,7 +227,7 @@ def run(args) -> int:
     if dist.is_main:
         _warn_slow_bf16(cfg, dist)
     try:
-        index = open_dataset(data_root, progress=progress)
+        index = open_dataset(data_root, progress=progress, max_images=cfg.max_images or None)
         emb, offsets, te, info, encoder = load_embeddings(args.text_encoder, index, dist, progress,
                                                           cache_dir=args.cache_dir)
         data = load_split(index, cfg.split, emb, offsets, rank=dist.rank, world=dist.world_size,

@@ -27,6 +27,12 @@ def add_arguments(p) -> None:
     p.add_argument("--decay-fraction", type=float,
                    help="the lr stays at its peak, then decays (cosine) over this last share of "
                         "the steps; 1 = decay from the end of warm-up")
+    p.add_argument("--matching", choices=("class", "instance"), default=None,
+                   help="DS-SJE's classes: class (the dataset's classes; the default for CUB-like "
+                        "data) or instance (each image its own class, one caption per image in a "
+                        "batch: the paper's §5.4; the default for MS-COCO)")
+    p.add_argument("--max-images", type=int, default=None, metavar="N",
+                   help="MS-COCO: only the first N images of each split (a subset)")
     p.add_argument("--val-every", type=int, help="validate (zero-shot top-1 on val classes) every N steps")
     p.add_argument("--ckpt-every", type=int, help="checkpoint every N steps")
     p.add_argument("--seed", type=int, help="random seed")
@@ -46,7 +52,13 @@ def _overrides(args) -> dict:
            "ckpt_every": args.ckpt_every, "seed": args.seed, "threads": args.threads,
            "images_per_class": args.images_per_class, "neighbour_group": args.neighbour_group,
            "neighbour_pool": args.neighbour_pool, "decay_fraction": args.decay_fraction,
-           "device": args.device, "amp": args.amp}
+           "device": args.device, "amp": args.amp, "matching": args.matching,
+           "max_images": args.max_images}
+    if args.matching is None and args.data and not args.resume:
+        from ..data.dataset import detect_format
+
+        if detect_format(args.data) == "coco":
+            out["matching"] = "instance"  # COCO has no classes (§5.4)
     if args.batch_size is not None:
         if args.batch_size < 2:
             from ..errors import UserError
@@ -67,6 +79,11 @@ def _print_figures(figures: dict) -> None:
     for split in ("val", "test"):
         f = figures.get(split)
         if not f:
+            continue
+        if "caption_to_image_r1" in f:
+            print(f"{split}: retrieval on {f['n_images']} held-out images ({f['n_captions']} captions): "
+                  + ", ".join(f"caption→image R@{k} {f[f'caption_to_image_r{k}']:.4f}" for k in (1, 5, 10))
+                  + "; " + ", ".join(f"image→caption R@{k} {f[f'image_to_caption_r{k}']:.4f}" for k in (1, 5, 10)))
             continue
         print(f"{split}: zero-shot top-1 {f['zero_shot_top1']:.4f} over {f['n_classes']} unseen classes "
               f"({f['n_images']} images, {f['n_captions']} captions); caption top-1 "

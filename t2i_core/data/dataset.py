@@ -3,9 +3,12 @@
 Formats (detected from what is on disk):
 - ``cvpr``: Reed's cvpr2016 ``text_c10/<class>/<image>.txt`` layout with CUB images
   (``images/<class>/*.jpg``) or Oxford-102 images (``jpg/image_XXXXX.jpg``). SynthBirds is this
-  layout plus ``attributes.jsonl``; it reports ``format == "cvpr"`` and ``synthbirds == True``.
+  layout plus ``attributes.jsonl``; it reports ``format == "cvpr"`` and ``domain == "birds"``.
+  SynthFlowers is the Oxford-102 flavour plus ``attributes.jsonl`` (``domain == "flowers"``).
 - ``icml``: Reed's icml2016 per-image ``<class>/*.t7`` tables (``img``, ``txt``, ``char``).
 - ``hdf5``: the ``birds.hdf5`` / ``flowers.hdf5`` files of the aelnouby PyTorch port.
+- ``coco``: an MS-COCO root (``annotations/captions_{train,val}{2014,2017}.json`` + image
+  folders), every image its own class (``coco.py``).
 
 Bad data never crashes indexing: missing images, empty caption files, out-of-alphabet text and
 unreadable files are skipped or cleaned, counted, and named in ``DataIndex.problems``. Only a
@@ -34,7 +37,8 @@ def _find_child_dataset(root: Path) -> str | None:
 
 
 def detect_format(root) -> str:
-    """'cvpr', 'icml' or 'hdf5' for ``root``; ``UserError`` with a hint when none fits."""
+    """'cvpr', 'icml', 'hdf5' or 'coco' for ``root``; ``UserError`` with a hint when none fits."""
+    from .coco import looks_like_coco
     from .hdf5 import find_hdf5, is_hdf5
     from .reed import looks_like_icml
 
@@ -48,20 +52,30 @@ def detect_format(root) -> str:
                         "or a birds.hdf5 / flowers.hdf5 file")
     if (root / "text_c10").is_dir():
         return "cvpr"
+    if looks_like_coco(root):
+        return "coco"
     if find_hdf5(root, required=False) is not None:
         return "hdf5"
     if looks_like_icml(root):
         return "icml"
     hint = _find_child_dataset(root)
-    raise UserError(f"no dataset found in {root}: expected text_c10/ (Reed's cvpr2016 layout or "
-                    "SynthBirds), <class>/*.t7 files (Reed's icml2016 layout) or a .hdf5 file"
+    raise UserError(f"no dataset found in {root}: expected text_c10/ (Reed's cvpr2016 layout, "
+                    "SynthBirds or SynthFlowers), <class>/*.t7 files (Reed's icml2016 layout), "
+                    "a .hdf5 file or annotations/captions_*.json (MS-COCO)"
                     + (f"; did you mean {hint}?" if hint else ""))
 
 
-def open_dataset(root, *, image_dir=None, progress: bool = False) -> DataIndex:
+def open_dataset(root, *, image_dir=None, progress: bool = False, max_images: int | None = None) -> DataIndex:
     """Index the dataset at ``root`` (a folder, or an .hdf5 file). ``image_dir`` overrides where
-    pictures are looked for (cvpr/icml). Indexing never opens images; see ``check_images``."""
+    pictures are looked for (cvpr/icml); ``max_images`` keeps the first N images of each split
+    (MS-COCO). Indexing never opens images; see ``check_images``."""
     fmt = detect_format(root)
+    if max_images is not None and fmt != "coco":
+        raise UserError("--max-images is for MS-COCO folders (annotations/captions_*.json)")
+    if fmt == "coco":
+        from .coco import index_coco
+
+        return index_coco(root, max_images=max_images, progress=progress)
     if fmt == "hdf5":
         from .hdf5 import index_hdf5
 

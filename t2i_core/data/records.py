@@ -19,7 +19,7 @@ from ..text.alphabet import CHAR_TO_INDEX, clean_caption
 
 SPLITS = ("train", "val", "test")
 ALL_SPLITS = SPLITS + ("trainval", "all")
-FORMATS = ("cvpr", "icml", "hdf5")
+FORMATS = ("cvpr", "icml", "hdf5", "coco")
 MAX_NAMED = 20  # problems of one kind named one by one; the rest are counted
 
 _ALLOWED = "".join(CHAR_TO_INDEX) + " \t\n\r\x0b\x0c"

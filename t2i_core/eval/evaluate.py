@@ -430,7 +430,19 @@ def evaluate(pipeline, *, data=None, judge=None, quick: bool = False, out_dir=No
         raise UserError("evaluate needs a T2IPipeline (T2IPipeline.from_pretrained(...))")
     say = log or (lambda msg: None)
     start, sizes = time.time(), (QUICK if quick else FULL)
-    source = EvalSource(data, dataset_info=getattr(pipeline, "extra", {}).get("dataset"))
+    dataset_info = getattr(pipeline, "extra", {}).get("dataset") or {}
+    if data is not None or dataset_info.get("format") == "coco":
+        from ..data.dataset import DataIndex, open_dataset
+
+        if data is None:
+            raise UserError("this model was trained on MS-COCO: pass its COCO folder with --data "
+                            "(evaluation uses the held-out val images)")
+        data = data if isinstance(data, DataIndex) else open_dataset(data)
+        if data.format == "coco":
+            from .coco_eval import evaluate_coco
+
+            return evaluate_coco(pipeline, data, quick=quick, seed=seed, out_dir=out_dir, log=say)
+    source = EvalSource(data, dataset_info=dataset_info)
     domain = source.domain
     judge = _resolve_judge(judge, domain.name)
     if human_captions is None and HUMAN_CAPTIONS.is_file() and domain.name == "birds":

@@ -49,6 +49,9 @@ class EvalSource:
         from ..data.dataset import DataIndex, open_dataset
 
         self.index = data if isinstance(data, DataIndex) else open_dataset(data)
+        if self.index.format == "coco":
+            raise UserError("MS-COCO has no attributes to judge, so there is no text match on it "
+                            "(`evaluate --data COCO_ROOT` reports retrieval and a Fréchet distance)")
         self.domain = get_domain(self.index.domain or "birds")  # CUB-like captions otherwise
         self.test_ids = [i for i in self.index.indices(split) if self.index.records[i].captions]
         if not self.test_ids:

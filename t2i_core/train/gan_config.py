@@ -25,6 +25,7 @@ class GANTrainConfig:
     captions_per_image: int = 4     # §5: an image's embedding averages 4 of its captions
     load_size: int = 76             # resize to 76, random 64 crop + flip
     split: str = "trainval"
+    max_images: int = 0             # MS-COCO: only the first N images of each split (0 = all)
     seed: int = 0
     sample_every: int = 500
     ckpt_every: int = 1000

@@ -41,6 +41,10 @@ class TextTrainConfig:
     threads: int = 2
     device: str = "cpu"            # cpu, cuda or auto
     amp: str = "auto"              # bf16 autocast: "auto" (on for CUDA), "bf16" or "off"
+    # DS-SJE's classes: "class" (the dataset's classes, CUB-like data) or "instance" (each image
+    # its own class, one caption per image in a batch: the paper's §5.4 on MS-COCO)
+    matching: str = "class"
+    max_images: int = 0            # MS-COCO: only the first N images of each split (0 = all)
 
 
 TRAIN_PRESETS = {
@@ -77,6 +81,10 @@ def _override(cfg: TextTrainConfig, overrides: dict) -> TextTrainConfig:
     if cfg.neighbour_group > 1 and cfg.neighbour_pool < cfg.neighbour_group - 1:
         raise UserError(f"neighbour-pool ({cfg.neighbour_pool}) must hold at least neighbour-group - 1 "
                         f"({cfg.neighbour_group - 1}) classes")
+    if cfg.matching not in ("class", "instance"):
+        raise UserError(f"matching must be 'class' or 'instance', got {cfg.matching!r}")
+    if cfg.matching == "instance" and (cfg.images_per_class != 1 or cfg.captions_per_class):
+        cfg = replace(cfg, images_per_class=1, captions_per_class=0)  # one image, one caption each
     if cfg.neighbour_source not in ("mined", "words"):
         raise UserError(f"neighbour_source must be 'mined' or 'words', got {cfg.neighbour_source!r}")
     if cfg.captions_per_class < 0:

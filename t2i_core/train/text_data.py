@@ -65,7 +65,8 @@ class PairBank:
     """One split of a dataset in memory: images, caption ids, class of every image."""
 
     def __init__(self, index, split: str, *, image_size: int = 64, max_len: int = 201,
-                 progress: bool = False):
+                 progress: bool = False, instance: bool = False):
+        """``instance``: every image its own class (instance-level matching, MS-COCO)."""
         from ..data.dataset import load_image_array
 
         records = [i for i in index.indices(split) if index.records[i].captions]
@@ -77,9 +78,10 @@ class PairBank:
             raise UserError(f"no image of the {split!r} split could be read")
         self.record_ids = [records[j] for j in keep]
         recs = [index.records[i] for i in self.record_ids]
-        self.class_names = sorted({r.class_name for r in recs})
+        class_of = (lambda r: r.key) if instance else (lambda r: r.class_name)  # noqa: E731
+        self.class_names = sorted({class_of(r) for r in recs})
         pos = {n: k for k, n in enumerate(self.class_names)}
-        labels = np.array([pos[r.class_name] for r in recs], dtype=np.int64)
+        labels = np.array([pos[class_of(r)] for r in recs], dtype=np.int64)
         order = np.argsort(labels, kind="stable")  # images grouped by class
         self.record_ids = [self.record_ids[j] for j in order]
         self.images = torch.from_numpy(np.ascontiguousarray(images[keep][order])).permute(0, 3, 1, 2).contiguous()

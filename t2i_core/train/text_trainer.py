@@ -73,9 +73,11 @@ class TextTrainer:
                                           weight_decay=self.tcfg.weight_decay)
         self.gen = torch.Generator().manual_seed(self.tcfg.seed)
         self.miner = None
-        self.index = open_dataset(self.config["data"])
+        self.index = open_dataset(self.config["data"], max_images=self.tcfg.max_images or None)
         size, max_len = self.image_encoder.cfg.image_size, self.text_encoder.cfg.max_len
-        self.bank = PairBank(self.index, "train", image_size=size, max_len=max_len, progress=self.progress)
+        self.bank = PairBank(self.index, "train", image_size=size, max_len=max_len, progress=self.progress,
+                             instance=self.tcfg.matching == "instance")
+        self.retrieval = self.index.format == "coco"  # no classes: Recall@K instead of zero-shot
         self.val_split = "val" if self.index.indices("val") else None
         self.val_images = None
         if self.val_split and len(self.index.classes["val"]) >= 2:
@@ -177,6 +179,10 @@ class TextTrainer:
             return None
         if images is None and split == self.val_split:
             images = self.val_images
+        if self.retrieval:
+            from ..text.retrieval import retrieval_eval
+
+            return retrieval_eval(self.text_encoder, self.image_encoder, self.index, split, images=images)
         return zero_shot_eval(self.text_encoder, self.image_encoder, self.index, split, images=images,
                               max_captions_per_class=max_captions, seed=self.tcfg.seed)
 
@@ -212,7 +218,8 @@ class TextTrainer:
                 val = self.validate(max_captions=t.val_captions_per_class)
                 if val is not None:
                     text_run.append_log(self.run, {"step": self.step, "val": val})
-                    postfix["val_top1"] = f"{val['zero_shot_top1']:.3f}"
+                    key = "caption_to_image_r1" if self.retrieval else "zero_shot_top1"
+                    postfix["val_top1" if not self.retrieval else "val_r1"] = f"{val[key]:.3f}"
                     bar.set_postfix(postfix)
                 text_run.plot(self.run)
             if self.step % t.ckpt_every == 0 or self.step == target or capped:
@@ -235,7 +242,9 @@ class TextTrainer:
         figures = {}
         if self.val_split:
             figures["val"] = self.validate(max_captions=self.tcfg.val_captions_per_class)
-        if self.eval_test and len(self.index.classes["test"]) >= 2:
+        if self.eval_test and self.retrieval and len(self.index.indices("test")) >= 2:
+            figures["test"] = self.validate("test")
+        elif self.eval_test and len(self.index.classes["test"]) >= 2:
             images = split_images(self.index, self.index.indices("test"), self.image_encoder.cfg.image_size)
             figures["test"] = self.validate("test", images=images)
             para = paraphrase_eval(self.text_encoder, self.image_encoder, self.index, "test", images=images)
