@@ -32,17 +32,26 @@ FLOWER_EXAMPLE_CONTENTS = [  # (petal, center, shape, count) of the example rend
     ("white", "orange", "pointed", "eight"),
     ("blue", "white", "round", "eight"),
 ]
-DOMAIN_WORDS = {"birds": ("bird", "Bird", "SynthBirds"), "flowers": ("flower", "Flower", "SynthFlowers")}
+COCO_EXAMPLE_CAPTIONS = [
+    "a man riding a wave on top of a surfboard",
+    "a red double decker bus driving down a city street",
+    "a plate of food with broccoli and rice on a table",
+    "a herd of sheep grazing on a green hillside",
+]
+DOMAIN_WORDS = {"birds": ("bird", "Bird", "SynthBirds"), "flowers": ("flower", "Flower", "SynthFlowers"),
+                "coco": ("scene", "Scene", "MS-COCO")}
 
 
 def domain_of(pipe) -> str:
-    """The domain a pipeline draws (``birds`` unless its training data says ``flowers``)."""
+    """What a pipeline draws: ``flowers`` or ``coco`` when its training data says so, else ``birds``."""
     dataset = (getattr(pipe, "extra", None) or {}).get("dataset") or {}
+    if dataset.get("format") == "coco":
+        return "coco"
     return "flowers" if dataset.get("domain") == "flowers" else "birds"
 
 
 def example_captions(domain: str = "birds") -> list[str]:
-    return FLOWER_EXAMPLE_CAPTIONS if domain == "flowers" else EXAMPLE_CAPTIONS
+    return {"flowers": FLOWER_EXAMPLE_CAPTIONS, "coco": COCO_EXAMPLE_CAPTIONS}.get(domain, EXAMPLE_CAPTIONS)
 
 
 def describe_content(content: dict, domain: str = "birds") -> str:
@@ -60,10 +69,13 @@ def describe_content(content: dict, domain: str = "birds") -> str:
 def example_renders(folder, seed: int = 0, domain: str = "birds") -> list[tuple[str, str, str]]:
     """Write a few renders of ``domain`` as PNGs → [(path, true caption, probe captions)].
 
-    Returns [] when the renderer is unavailable (the app then just has no image examples)."""
+    Returns [] when the domain has no renderer (MS-COCO) or it is unavailable (the app then
+    just has no image examples)."""
     import numpy as np
     from PIL import Image
 
+    if domain not in ("birds", "flowers"):
+        return []
     try:
         from .data.domains import get_domain
 

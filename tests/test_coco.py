@@ -88,6 +88,16 @@ def test_instance_training_gan_steps_and_evaluate(coco, tmp_path, capsys):
     assert (tmp_path / "eval" / "report.md").is_file()
     assert main(["evaluate", "--weights", str(gan / "weights"), "--quick"]) == 2
     assert "pass its COCO folder with --data" in capsys.readouterr().err
+    # the app opens a COCO model with COCO-like example captions and no render examples
+    import app
+    from t2i_core import T2IPipeline
+    from t2i_core import app_content as C
+
+    pipe = T2IPipeline.from_pretrained(gan / "weights")
+    assert C.domain_of(pipe) == "coco" and len(pipe.generate("a red bus", n=2, seed=0)) == 2
+    demo = app.build_demo(pipe)
+    assert demo is not None
+    assert app._UI({"coco": pipe}, {}).defaults("coco")["caption"] == C.COCO_EXAMPLE_CAPTIONS[0]
 
 
 def test_instance_matching_on_class_data(tiny_synthbirds, tmp_path, capsys):
