@@ -187,8 +187,8 @@ def _clear_previous(out: Path, subdirs) -> None:
 def prepare_out(out, marker: str, images_per_class, seed, size, workers, max_classes, splits_fn,
                 subdirs=("images", "text_c10"), parse=None):
     """Check the arguments and the output folder, clear an earlier dataset there; return
-    ``(out, splits, chosen class names in canonical order, workers)``."""
-    images_per_class = _check_int("images_per_class", images_per_class, 1)
+    ``(out, splits, the chosen class names sorted, workers)``."""
+    _check_int("images_per_class", images_per_class, 1)
     _check_int("seed", seed, 0)
     _check_int("size", size, 16)
     workers = (os.cpu_count() or 1) if workers is None else _check_int("workers", workers, 1)
@@ -286,6 +286,7 @@ def make_dataset(out, images_per_class: int = 10, seed: int = 0, size: int = 64,
     check_style(captions)
     out, splits, chosen, workers = prepare_out(out, MARKER, images_per_class, seed, size, workers,
                                                max_classes, make_splits)
+    images_per_class, seed, size = int(images_per_class), int(seed), int(size)  # checked above
     index = {name: i for i, name in enumerate(all_classes())}
     chosen = sorted(chosen, key=index.__getitem__)
     meta = {"dataset": "SynthBirds", "version": DATASET_VERSION, "seed": seed, "size": size,

@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import UserError
 from .flower_vocabulary import (BACKDROP_HSV, BACKDROPS, FLOWER_KEYS, FLOWER_VALUES,
                                 check_flower)
-from .synthbirds import (SPLIT_FILES, _hsv_to_rgb, _write, image_rng, prepare_out, run_tasks,
+from .synthbirds import (_hsv_to_rgb, _write, image_rng, prepare_out, run_tasks,
                          split_classes, write_lists)
 
 MARKER = "synthflowers.json"  # identifies a folder written by make_dataset
@@ -149,6 +149,7 @@ def make_dataset(out, images_per_class: int = 20, seed: int = 0, size: int = 64,
     out, splits, chosen, workers = prepare_out(
         out, MARKER, images_per_class, seed, size, workers, max_classes, make_splits,
         subdirs=("jpg", "text_c10"), parse=parse_class)
+    images_per_class, seed, size = int(images_per_class), int(seed), int(size)  # checked above
     index = {name: i for i, name in enumerate(all_classes())}
     (out / "jpg").mkdir(parents=True, exist_ok=True)
     meta = {"dataset": "SynthFlowers", "version": DATASET_VERSION, "seed": seed, "size": size,
@@ -163,6 +164,3 @@ def make_dataset(out, images_per_class: int = 20, seed: int = 0, size: int = 64,
               desc="SynthFlowers")
     return {"root": str(out), **meta, "splits": {k: len(v) for k, v in splits.items()}}
 
-
-__all__ = ["MARKER", "SPLIT_FILES", "all_classes", "class_name", "parse_class", "folder_name",
-           "sample_style", "render", "make_captions", "make_splits", "make_dataset"]
