@@ -14,20 +14,21 @@ Sections (each its own seed stream, so the result is deterministic for ``seed``)
   x's true background and the judge's reading of x̂, content accuracy for t_B.
 - ``style_transfer_degraded``: the same on the same renders after blur, sensor noise, JPEG at
   quality 30 and a random crop (``data.degrade.degrade_for_eval``): does S read photos?
-- ``roc_auc`` (§5.2): k-means of real images by background colour and by pose (facing, tilt,
-  x, y; z-scored), ROC AUC of cos(S(x_i), S(x_j)) for "same cluster" over all pairs; the same
+- ``roc_auc`` (§5.2): k-means of real images by background colour and by pose (birds: facing,
+  tilt, x, y; flowers: x, y, scale, squash, blooms; z-scored), ROC AUC of cos(S(x_i), S(x_j)) for "same cluster" over all pairs; the same
   AUC of the true style factors (``oracle_*``) says what a perfect S would score
   (``*_vs_oracle``: the ratio).
 - ``diversity``: share of left-facing birds (flowers: single blooms) over many z per caption,
   averaged over captions.
-
-The domain (birds or flowers, ``data/domains.py``) comes from ``data`` or, without it, from the
-weights' config (``dataset.domain``); the judge must read the same domain.
 - ``crispness``: Fréchet distance in the judge's features, generated vs real renders, with the
   floor of two halves of the real renders.
 - ``text_encoder``: zero-shot top-1 of φ/θ on the test classes (``text.zero_shot``).
 A metric that the weights cannot support (no style encoder, no image encoder) is ``None`` with
 a ``note`` saying why.
+
+The domain (birds or flowers, ``data/domains.py``) comes from ``data`` or, without it, from the
+weights' config (``dataset.domain``); the judge must read the same domain. A model trained on MS-COCO is evaluated by ``coco_eval.evaluate_coco`` instead (retrieval and a
+Fréchet distance in θ's features: COCO has no attributes to judge).
 """
 
 from __future__ import annotations
