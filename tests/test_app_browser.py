@@ -33,16 +33,26 @@ def url():
 
 
 @pytest.fixture(scope="module")
-def page(url):
+def browser():
+    """One Chromium for the module (sync Playwright allows one instance at a time)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(30_000)
-        page.goto(url)
-        yield page
+        yield browser
         browser.close()
+
+
+def open_page(browser, url):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(30_000)
+    page.goto(url)
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(browser, url):
+    return open_page(browser, url)
 
 
 def image_sources(page, selector: str) -> list[str]:
@@ -134,10 +144,9 @@ def test_an_error_leaves_the_previous_birds_in_view(fresh):
 
 
 @pytest.fixture(scope="module")
-def two_model_page():
+def two_model_page(browser):
     """The app with a birds and a flowers model (tiny, random weights) in a browser."""
     import app
-    from playwright.sync_api import sync_playwright
     from t2i_core import T2IPipeline
 
     flowers = T2IPipeline.from_preset("tiny", seed=1)
@@ -148,13 +157,7 @@ def two_model_page():
         port = s.getsockname()[1]
     _, address, _ = app.launch(demo, server_name="127.0.0.1", server_port=port,
                                prevent_thread_lock=True, quiet=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(30_000)
-        page.goto(address)
-        yield page
-        browser.close()
+    yield open_page(browser, address)
     demo.close()
 
 
