@@ -28,9 +28,9 @@ def add_arguments(p) -> None:
                    help="the lr stays at its peak, then decays (cosine) over this last share of "
                         "the steps; 1 = decay from the end of warm-up")
     p.add_argument("--matching", choices=("class", "instance"), default=None,
-                   help="DS-SJE's classes: class (the dataset's classes; the default for CUB-like "
-                        "data) or instance (each image its own class, one caption per image in a "
-                        "batch: the paper's §5.4; the default for MS-COCO)")
+                   help="DS-SJE's classes: class (the dataset's classes, for CUB-like data) or "
+                        "instance (each image its own class, one caption per image in a batch: "
+                        "the paper's §5.4); default: instance on MS-COCO, else class")
     p.add_argument("--max-images", type=int, default=None, metavar="N",
                    help="MS-COCO: only the first N images of each split (a subset)")
     p.add_argument("--val-every", type=int, help="validate (zero-shot top-1 on val classes) every N steps")

@@ -28,16 +28,18 @@ NOTE = ("MS-COCO has no attributes to judge: text match, style transfer, §5.2 a
         "not computed; retrieval (φ/θ) and a Fréchet distance in θ's features instead")
 
 
-def evaluate_coco(pipeline, index, *, quick: bool = False, seed: int = 0, out_dir=None, log=None) -> dict:
+def evaluate_coco(pipeline, index, theta, *, z_seed: int, batch: int, quick: bool = False,
+                  seed: int = 0, out_dir=None, log=None) -> dict:
+    """The figures above for ``pipeline`` on ``index``'s held-out split; ``theta``: the image
+    encoder (``evaluate.image_encoder_of``), ``z_seed``: the first z seed of the generated
+    images (``evaluate.section_seed``), ``batch``: G's batch size."""
     from ..pipeline_utils import make_z
     from ..text.retrieval import retrieval_eval
     from ..text.zero_shot import embed_images, split_images
-    from .evaluate import BATCH, image_encoder_of, section_seed
     from .report import save_grid, to_uint8
 
     say = log or (lambda msg: None)
     start = time.time()
-    theta = image_encoder_of(pipeline)
     if theta is None:
         raise UserError("evaluating a COCO model needs the image encoder θ (the train-text run "
                         "its φ came from, or a weights folder that ships image_encoder)")
@@ -52,7 +54,7 @@ def evaluate_coco(pipeline, index, *, quick: bool = False, seed: int = 0, out_di
     rng = np.random.default_rng([seed, 6])
     captions = [index.records[i].captions[int(rng.integers(len(index.records[i].captions)))] for i in ids]
     emb = pipeline.embed(captions)
-    fake = to_uint8(pipeline.draw_batch(make_z(section_seed(seed, 6), len(ids), pipeline.z_dim), emb, BATCH))
+    fake = to_uint8(pipeline.draw_batch(make_z(z_seed, len(ids), pipeline.z_dim), emb, batch))
     reference, floor = M.frechet_reference(embed_images(theta, real).double().numpy())
     fd = M.frechet_distance(embed_images(theta, fake).double().numpy(), reference)
     result = {"text_encoder": {**retrieval, "source": "computed"},

@@ -27,7 +27,8 @@ A metric that the weights cannot support (no style encoder, no image encoder) is
 a ``note`` saying why.
 
 The domain (birds or flowers, ``data/domains.py``) comes from ``data`` or, without it, from the
-weights' config (``dataset.domain``); the judge must read the same domain. A model trained on MS-COCO is evaluated by ``coco_eval.evaluate_coco`` instead (retrieval and a
+weights' config (``dataset.domain``); the judge must read the same domain. A model trained on
+MS-COCO is evaluated by ``coco_eval.evaluate_coco`` instead (retrieval and a
 Fréchet distance in θ's features: COCO has no attributes to judge).
 """
 
@@ -442,7 +443,8 @@ def evaluate(pipeline, *, data=None, judge=None, quick: bool = False, out_dir=No
         if data.format == "coco":
             from .coco_eval import evaluate_coco
 
-            return evaluate_coco(pipeline, data, quick=quick, seed=seed, out_dir=out_dir, log=say)
+            return evaluate_coco(pipeline, data, image_encoder_of(pipeline), z_seed=section_seed(seed, 6),
+                                 batch=BATCH, quick=quick, seed=seed, out_dir=out_dir, log=say)
     source = EvalSource(data, dataset_info=dataset_info)
     domain = source.domain
     judge = _resolve_judge(judge, domain.name)
