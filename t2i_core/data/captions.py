@@ -268,19 +268,25 @@ def caption_with_keys(content, rnd: random.Random, style: str = "rich") -> tuple
     return text, keys
 
 
-def make_captions(content, rng, n: int = 10, style: str = "rich") -> list[str]:
-    """``n`` distinct captions of ``content`` in caption ``style`` (``rich`` or ``plain``).
-    ``rng``: numpy Generator or random.Random."""
+def distinct_captions(draw, rng, n: int) -> list[str]:
+    """``n`` distinct captions from ``draw(rnd) -> (text, keys)``; ``rng``: numpy Generator or
+    random.Random (shared by SynthBirds and SynthFlowers)."""
     rnd = rng if isinstance(rng, random.Random) else random.Random(int(rng.integers(2**63)))
     out, tries = [], 0
     while len(out) < n and tries < 50 * n:
-        text, _ = caption_with_keys(content, rnd, style=style)
+        text, _ = draw(rnd)
         tries += 1
         if text not in out:
             out.append(text)
     while len(out) < n:  # (never in practice) pad with repeats rather than fail
         out.append(out[len(out) % max(1, len(out))])
     return out
+
+
+def make_captions(content, rng, n: int = 10, style: str = "rich") -> list[str]:
+    """``n`` distinct captions of ``content`` in caption ``style`` (``rich`` or ``plain``).
+    ``rng``: numpy Generator or random.Random."""
+    return distinct_captions(lambda rnd: caption_with_keys(content, rnd, style=style), rng, n)
 
 
 # ----------------------------------------------------------------------------- parsing

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import re
 
+from .captions import distinct_captions
 from .flower_vocabulary import FLOWER_KEYS, check_flower
 
 # each colour name and words people use for it (the first is the name itself, weighted)
@@ -115,16 +116,7 @@ def caption_with_keys(content, rnd: random.Random) -> tuple[str, tuple[str, ...]
 
 def make_captions(content, rng, n: int = 10) -> list[str]:
     """``n`` distinct captions of ``content``. ``rng``: numpy Generator or random.Random."""
-    rnd = rng if isinstance(rng, random.Random) else random.Random(int(rng.integers(2**63)))
-    out, tries = [], 0
-    while len(out) < n and tries < 50 * n:
-        text, _ = caption_with_keys(content, rnd)
-        tries += 1
-        if text not in out:
-            out.append(text)
-    while len(out) < n:  # (never in practice) pad with repeats rather than fail
-        out.append(out[len(out) % max(1, len(out))])
-    return out
+    return distinct_captions(lambda rnd: caption_with_keys(content, rnd), rng, n)
 
 
 # ----------------------------------------------------------------------------- parsing
