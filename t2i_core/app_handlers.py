@@ -210,7 +210,7 @@ _writes = [0]
 
 
 def _store(data: bytes, prefix: str, suffix: str) -> str:
-    from .checkpoint import atomic_write
+    from .files import atomic_write
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     path = OUT_DIR / f"{prefix}_{hashlib.sha256(data).hexdigest()[:20]}{suffix}"

@@ -75,7 +75,7 @@ def gif_bytes(frames, *, duration_ms: int = 120, bounce: bool = True, scale: int
 
 def save_gif(frames, path, **kwargs) -> Path:
     """Write ``gif_bytes(frames, **kwargs)`` to ``path`` atomically; returns the path."""
-    from .checkpoint import atomic_write
+    from .files import atomic_write
 
     data = gif_bytes(frames, **kwargs)
     return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))

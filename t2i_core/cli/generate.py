@@ -22,7 +22,7 @@ def run(args) -> int:
     import sys
     from pathlib import Path
 
-    from ..checkpoint import atomic_write
+    from ..files import atomic_write
     from ..errors import UserError
     from ..pipeline import T2IPipeline
     from ..viz import image_grid

@@ -110,7 +110,7 @@ def resolve_config(args):
     stored = Path(args.out) / "config.json"
     run_cfg = {}
     if args.resume and stored.is_file():
-        from ..checkpoint import read_json_object
+        from ..files import read_json_object
 
         run_cfg = read_json_object(stored, "cannot resume")
     base.update(run_cfg.get("training", {}))

@@ -205,7 +205,7 @@ def prepare_out(out, marker: str, images_per_class, seed, size, workers, max_cla
 
 def write_lists(out: Path, marker: str, meta: dict, lists: dict) -> None:
     """The marker (``meta`` as JSON) and the split files ``{allclasses: [...], ...}``."""
-    from ..checkpoint import atomic_write
+    from ..files import atomic_write
 
     atomic_write(out / marker, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2) + "\n",
                                                                 encoding="utf-8"))

@@ -112,7 +112,7 @@ def run_ablation(*, data, steps: int, out, text_encoder=None, style_steps: int |
     report = write_markdown(results, out, settings=settings, grids=grids, timing=timing)
     summary = {"settings": settings, "seconds_per_variant": timing, "results": results,
                "claims": claims(results), "report": str(report)}
-    from ..checkpoint import atomic_write
+    from ..files import atomic_write
 
     text = json.dumps(summary, indent=2, default=str)
     atomic_write(out / "ablation.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

@@ -127,7 +127,7 @@ def write_markdown(results: dict, out_dir, *, settings: dict, grids: dict,
     for name in VARIANTS:
         if name in grids:
             lines += [f"### {name}", "", f"![{name}]({grids[name]})", ""]
-    from ..checkpoint import atomic_write
+    from ..files import atomic_write
 
     text = "\n".join(lines)
     return atomic_write(Path(out_dir) / "ablation.md", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

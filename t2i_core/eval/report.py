@@ -104,7 +104,7 @@ def save_grid(images, path, ncol: int = 8, pad: int = 2) -> Path:
     for i in range(n):
         r, c = divmod(i, ncol)
         canvas[pad + r * (h + pad):pad + r * (h + pad) + h, pad + c * (w + pad):pad + c * (w + pad) + w] = arr[i]
-    from ..checkpoint import atomic_write
+    from ..files import atomic_write
 
     return atomic_write(path, lambda tmp: Image.fromarray(canvas).save(tmp, format="png"))
 
@@ -124,7 +124,7 @@ def save_roc_plot(curves: dict, path) -> Path:
            title="§5.2 same-cluster ROC of S(x) cosine")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    from ..checkpoint import atomic_write
+    from ..files import atomic_write
 
     try:
         return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
@@ -181,7 +181,7 @@ def write_report(result: dict, out_dir, figures=(), title: str = "Evaluation") -
     lines += _details(result)
     for caption, rel, note in figures:
         lines += ["", f"### {caption}", "", f"![{caption}]({rel})", ""] + ([note] if note else [])
-    from ..checkpoint import atomic_write
+    from ..files import atomic_write
 
     text = "\n".join(lines) + "\n"
     return atomic_write(out_dir / "report.md", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
@@ -214,7 +214,7 @@ def write_outputs(result: dict, out_dir, figures: dict, curves: dict) -> Path:
         images, caption = figures["diversity"]
         save_grid(images, out_dir / "diversity.png", ncol=8)
         items.append(("Diversity: one caption, many z", "diversity.png", f"Caption: {caption}"))
-    from ..checkpoint import atomic_write
+    from ..files import atomic_write
 
     text = json_dumps(result)
     atomic_write(out_dir / "evaluation.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import atomic_write
+from ..files import atomic_write
 from ..config import to_dict
 
 CACHE_VERSION = "1"

@@ -41,7 +41,8 @@ def _build(component: str, cfg_dict: dict):
 
 
 def _load_component(path, component: str):
-    from ..checkpoint import load_state_dict_strict, load_training_state, load_weights, read_json_object
+    from ..files import read_json_object
+    from ..checkpoint import load_state_dict_strict, load_training_state, load_weights
 
     path = Path(path)
     if not path.exists():

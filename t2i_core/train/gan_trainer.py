@@ -18,13 +18,8 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import (
-    atomic_write,
-    load_state_dict_strict,
-    load_training_state,
-    read_json_object,
-    save_training_state,
-)
+from ..files import atomic_write, read_json_object
+from ..checkpoint import load_state_dict_strict, load_training_state, save_training_state
 from ..config import DiscriminatorConfig, GeneratorConfig, preset, to_dict
 from ..errors import CheckpointError, UserError
 from ..models import Discriminator, Generator

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import atomic_write
+from ..files import atomic_write
 
 CURVE_KEYS = ("d_loss", "g_loss", "d_real", "d_wrong", "d_fake", "g_fake", "g_int", "kl", "ms")
 

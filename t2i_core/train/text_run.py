@@ -6,7 +6,7 @@ import json
 from dataclasses import fields
 from pathlib import Path
 
-from ..checkpoint import read_json_object
+from ..files import read_json_object
 from ..errors import UserError
 
 CONFIG = "config.json"
@@ -15,7 +15,7 @@ PLOT = "training.png"
 
 
 def _write_json(path: Path, obj) -> None:
-    from ..checkpoint import atomic_write
+    from ..files import atomic_write
 
     text = json.dumps(obj, indent=2, sort_keys=True)
     atomic_write(path, lambda tmp: Path(tmp).write_text(text))
@@ -102,7 +102,7 @@ def read_log(run: Path) -> list[dict]:
 def truncate_log(run: Path, step: int) -> None:
     """Drop log rows written after the checkpoint we resume from (they will be redone)."""
     rows = [r for r in read_log(run) if r.get("step", 0) <= step and "final" not in r]
-    from ..checkpoint import atomic_write
+    from ..files import atomic_write
 
     text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
     atomic_write(run / LOG, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
