@@ -51,10 +51,10 @@ for PRESET in $PRESETS; do
   step "train ($PRESET)" $T2I train --data "$DATA" --text-encoder "$R/text/weights" --out "$R/gan" \
     --preset "$PRESET" --recipe fast --steps "$GAN_STEPS" --batch-size "$BATCH" \
     --eval-every "$EVAL_EVERY" $DEV --no-progress $(resume_if "$R/gan/config.json") ${EXTRA_GAN_ARGS:-}
-  step "train-style ($PRESET)" $T2I train-style --weights "$R/gan/weights" --out "$R/final" \
-    --steps "$STYLE_STEPS" $DEV --no-progress
-  step "evaluate ($PRESET)" $T2I evaluate --weights "$R/final" --data "$DATA" --out "$R/final/evaluation" --json \
-    > "$R/final/evaluation.json"
+  step "train-style ($PRESET)" $T2I train-style --weights "$R/gan/weights" --out "$R/style" \
+    --steps "$STYLE_STEPS" $DEV --no-progress $(resume_if "$R/style/config.json")
+  step "evaluate ($PRESET)" $T2I evaluate --weights "$R/style/weights" --data "$DATA" \
+    --out "$R/style/evaluation" --json > "$R/style/evaluation.json"
   python - "$R/gan/log.jsonl" "$BATCH" "$PRESET" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]

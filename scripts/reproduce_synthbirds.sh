@@ -74,20 +74,21 @@ else
     --preset "$PRESET" --variant gan-int-cls --steps "$GAN_STEPS" --threads "$THREADS" \
     $GAN_RECIPE --no-progress $(resume_if "$RUNS/gan/config.json") ${GAN_ARGS:-}
 fi
-if [ "$RUNS/gan/weights/generator.safetensors" -nt "$RUNS/final/style_checkpoint.pt" ]; then
-  rm -f "$RUNS/final/style_checkpoint.pt"  # G changed since S was trained: start S again
+FINAL=$RUNS/style/weights  # train-style's run folder is RUNS/style; its weights/ is the model
+if [ "$RUNS/gan/weights/generator.safetensors" -nt "$RUNS/style/config.json" ]; then
+  rm -rf "$RUNS/style"  # G changed since S was trained: start S again
 fi
 # shellcheck disable=SC2086
-step train-style $T2I train-style --weights "$RUNS/gan/weights" --out "$RUNS/final" \
+step train-style $T2I train-style --weights "$RUNS/gan/weights" --out "$RUNS/style" \
   --steps "$STYLE_STEPS" --threads "$THREADS" --no-progress $STYLE_ARGS \
-  $(resume_if "$RUNS/final/style_checkpoint.pt")
+  $(resume_if "$RUNS/style/config.json")
 # shellcheck disable=SC2086
-step evaluate $T2I evaluate --weights "$RUNS/final" --data "$DATA" --out "$RUNS/final/evaluation" \
+step evaluate $T2I evaluate --weights "$FINAL" --data "$DATA" --out "$RUNS/style/evaluation" \
   --threads "$THREADS" $EVAL_ARGS
 
 mkdir -p "$OUT"
-cp "$RUNS"/final/*.safetensors "$RUNS/final/config.json" "$OUT/"
-rm -rf "$OUT/evaluation" && cp -r "$RUNS/final/evaluation" "$OUT/evaluation"
+cp "$FINAL"/*.safetensors "$FINAL/config.json" "$OUT/"
+rm -rf "$OUT/evaluation" && cp -r "$RUNS/style/evaluation" "$OUT/evaluation"
 python -c 'import sys; from t2i_core.checkpoint import make_paths_relative; make_paths_relative(*sys.argv[1:])' \
   "$OUT" "$ROOT"
 sed -i "s|$ROOT/||g" "$OUT"/evaluation/*.md "$OUT"/evaluation/*.json  # the report names no machine paths

@@ -15,9 +15,9 @@ Typical sequence (SynthBirds, CPU):
   python -m t2i_core data-info data/synthbirds
   python -m t2i_core train-text --data data/synthbirds --out runs/text
   python -m t2i_core train --data data/synthbirds --text-encoder runs/text --out runs/gan --recipe fast
-  python -m t2i_core train-style --weights runs/gan/weights
-  python -m t2i_core generate "this bird has a red crown and blue wings" --weights runs/gan/weights --out grid.png
-  python -m t2i_core evaluate --weights runs/gan/weights
+  python -m t2i_core train-style --weights runs/gan/weights --out runs/style
+  python -m t2i_core generate "this bird has a red crown and blue wings" --weights runs/style/weights --out grid.png
+  python -m t2i_core evaluate --weights runs/style/weights
 Run `python -m t2i_core <command> --help` for the options of each command."""
 
 

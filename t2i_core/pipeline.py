@@ -43,7 +43,7 @@ TRAINING_COMMANDS = (
     "python -m t2i_core train-text --data data/synthbirds --out runs/text",
     "python -m t2i_core train --data data/synthbirds --text-encoder runs/text/weights --out runs/gan "
     "--recipe fast",
-    "python -m t2i_core train-style --weights runs/gan/weights",
+    "python -m t2i_core train-style --weights runs/gan/weights --out runs/style",
 )
 
 
@@ -66,7 +66,7 @@ def default_weights_dir() -> Path:
 def how_to_get_weights(target=None) -> str:
     """What to do when ``target`` (default: the bundled folder) holds no usable weights."""
     bundled = default_weights_dir()
-    train = f"train your own step by step: {'; '.join(TRAINING_COMMANDS)}; the weights land in runs/gan/weights"
+    train = f"train your own step by step: {'; '.join(TRAINING_COMMANDS)}; the weights land in runs/style/weights"
     if target is None or Path(target).resolve() == bundled:
         return f"rebuild the bundled model with scripts/reproduce_synthbirds.sh (writes {bundled}), or {train}"
     return f"leave out --weights to use the bundled model ({bundled}), or {train}"

@@ -10,67 +10,61 @@ HELP = ("Train the text-conditional GAN (GAN, GAN-CLS, GAN-INT, GAN-INT-CLS) on 
         "embeddings; writes RUN/config.json, checkpoints/, samples/, log.jsonl and RUN/weights/. "
         "Runs under torchrun for several processes (DDP).")
 
-# flag -> (GANTrainConfig field, type, help); defaults come from GANTrainConfig (or, with --resume,
-# from the run's config.json)
-_SETTINGS = [
-    ("--recipe", "recipe", str, "named bundle of settings, applied before the other flags: paper "
-                                "(Reed et al.'s exact GAN-INT-CLS) or fast (the levers the "
-                                "time-to-quality curve rewarded; reports/quality/)"),
-    ("--variant", "variant", str, "gan, gan-cls (matching-aware D, §4.2), gan-int (§4.3), gan-int-cls"),
-    ("--preset", "preset", str, "network sizes: tiny (tests), small (CPU DCGAN), "
-                                "reed (ngf 128, residual)"),
-    ("--ngf", "ngf", int, "G's base width (0 = the preset's; small: 32)"),
-    ("--ndf", "ndf", int, "D's base width (0 = the preset's; small: 16)"),
-    ("--steps", "steps", int, "total training steps (a resumed run continues up to this)"),
-    ("--batch-size", "batch_size", int, "images per step per process (§5: 64)"),
-    ("--lr-g", "lr_g", float, "G's Adam learning rate (§5: 2e-4)"),
-    ("--lr-d", "lr_d", float, "D's Adam learning rate (§5: 2e-4)"),
-    ("--lr-halve-every", "lr_halve_every", float, "halve both learning rates every N epochs (0 = never)"),
-    ("--captions-per-image", "captions_per_image", int, "captions averaged into an image's embedding (§5: 4)"),
-    ("--split", "split", str, "training split: train, trainval or all"),
-    ("--max-images", "max_images", int, "MS-COCO: only the first N images of each split (0 = all)"),
-    ("--seed", "seed", int, "random seed (same seed, same run)"),
-    ("--sample-every", "sample_every", int, "write a fixed-(z, caption) sample grid every N steps (0 = off)"),
-    ("--ckpt-every", "ckpt_every", int, "write a checkpoint every N steps (0 = only at the end)"),
-    ("--keep", "keep", int, "checkpoints to keep"),
-    ("--log-every", "log_every", int, "append averaged losses to log.jsonl every N steps"),
-    ("--kl-weight", "kl_weight", float, "weight of the KL term of --cond-aug (StackGAN: 2)"),
-    ("--mode-seeking", "mode_seeking", float, "weight of the mode-seeking term (Mao et al. 2019); 0 = off"),
-    ("--ema", "ema_decay", float, "EMA decay of G's weights for the exported G, e.g. 0.999; 0 = off"),
-    ("--int-weight", "int_weight", float, "weight of the interpolated-text term in G's loss (§4.3: 1)"),
-    ("--upsample", "upsample", str, "G's x2 stages: deconv (paper), resize (nearest + 3x3 conv, "
-                                    "no checkerboard; Odena et al. 2016) or resize-last (only the "
-                                    "64x64 output stage)"),
-    ("--match-weight", "match_weight", float, "weight of G's matching loss through D's match head"),
-    ("--theta-weight", "theta_weight", float, "weight of G's matching loss through the frozen "
-                                              "DS-SJE image encoder of --text-encoder (0 = off)"),
-    ("--match-tau", "match_tau", float, "temperature of the matching losses"),
-    ("--match-negatives", "match_negatives", str, "what the matching losses contrast an image against: "
-                                                  "batch (the batch's other captions) or classes (every "
-                                                  "training class's mean caption, as DS-SJE does)"),
-    ("--hard-wrong", "hard_wrong", float, "share of GAN-CLS wrong texts taken from the 10 classes "
-                                          "nearest in phi-space instead of any other class (0 = paper)"),
-    ("--eval-every", "eval_every", int, "time-to-quality curve: text match on unseen classes every N "
-                                        "steps, logged with the training CPU time (0 = off)"),
-    ("--eval-captions", "eval_captions", int, "test captions per curve point (2 images each)"),
-    ("--diverge-patience", "diverge_patience", int, "stop when D wins outright this many steps (0 = never)"),
-    ("--standing-stats-batches", "standing_stats_batches", int, "G batches for the final BN statistics"),
-    ("--device", "device", str, "auto, cpu or cuda"),
-    ("--amp", "amp", str, "auto (bf16 autocast on CUDA, fp32 on CPU), bf16 or off; bf16 is fast on GPUs "
-                          "and CPUs with AVX-512 BF16/AMX, much slower on AVX2-only CPUs"),
-]
-_SWITCHES = [
-    ("--cond-aug", "cond_aug", "StackGAN conditioning augmentation: text code ~ N(mu, sigma) + KL term. "
-                                 "Caution: on SynthBirds G took its variety from this noise and ignored z, "
-                                 "and sampling uses the mean code, so samples barely vary with the seed"),
-    ("--minibatch-std", "minibatch_std", "minibatch standard-deviation channel in D"),
-    ("--spectral-norm", "spectral_norm", "spectral normalisation of D's weights"),
-    ("--d-int-fakes", "d_int_fakes", "D also learns that interpolated-text fakes are fake (own batch)"),
-    ("--cond-bn", "cond_bn", "conditional BatchNorm of the text code at every G stage (de Vries et al. 2017)"),
-    ("--projection", "projection", "projection term in D (Miyato & Koyama 2018)"),
-    ("--match-head", "match_head", "D maps images into phi-space, contrastive on real pairs; G gets "
-                                   "--match-weight x the same loss on its fakes (Xu et al. 2018)"),
-]
+# Help text of each GANTrainConfig field that is a flag (``config_flags``: the defaults come
+# from GANTrainConfig, or, with --resume, from the run's config.json)
+_HELPS = {
+    "recipe": "named bundle of settings, applied before the other flags: paper (Reed et al.'s exact "
+              "GAN-INT-CLS) or fast (the levers the time-to-quality curve rewarded; reports/quality/)",
+    "variant": "gan, gan-cls (matching-aware D, §4.2), gan-int (§4.3), gan-int-cls",
+    "preset": "network sizes: tiny (tests), small (CPU DCGAN), reed (ngf 128, residual)",
+    "ngf": "G's base width (0 = the preset's; small: 32)",
+    "ndf": "D's base width (0 = the preset's; small: 16)",
+    "steps": "total training steps (a resumed run continues up to this)",
+    "batch_size": "images per step per process (§5: 64)",
+    "lr_g": "G's Adam learning rate (§5: 2e-4)",
+    "lr_d": "D's Adam learning rate (§5: 2e-4)",
+    "lr_halve_every": "halve both learning rates every N epochs (0 = never)",
+    "captions_per_image": "captions averaged into an image's embedding (§5: 4)",
+    "split": "training split: train, trainval or all",
+    "max_images": "MS-COCO: only the first N images of each split (0 = all)",
+    "seed": "random seed (same seed, same run)",
+    "sample_every": "write a fixed-(z, caption) sample grid every N steps (0 = off)",
+    "ckpt_every": "write a checkpoint every N steps (0 = only at the end)",
+    "keep": "checkpoints to keep",
+    "log_every": "append averaged losses to log.jsonl every N steps",
+    "cond_aug": "StackGAN conditioning augmentation: text code ~ N(mu, sigma) + KL term. Caution: on "
+                "SynthBirds G took its variety from this noise and ignored z, and sampling uses the "
+                "mean code, so samples barely vary with the seed",
+    "kl_weight": "weight of the KL term of --cond-aug (StackGAN: 2)",
+    "mode_seeking": "weight of the mode-seeking term (Mao et al. 2019); 0 = off",
+    "minibatch_std": "minibatch standard-deviation channel in D",
+    "spectral_norm": "spectral normalisation of D's weights",
+    "ema_decay": "EMA decay of G's weights for the exported G, e.g. 0.999; 0 = off",
+    "d_int_fakes": "D also learns that interpolated-text fakes are fake (own batch)",
+    "int_weight": "weight of the interpolated-text term in G's loss (§4.3: 1)",
+    "upsample": "G's x2 stages: deconv (paper), resize (nearest + 3x3 conv, no checkerboard; Odena et "
+                "al. 2016) or resize-last (only the 64x64 output stage)",
+    "cond_bn": "conditional BatchNorm of the text code at every G stage (de Vries et al. 2017)",
+    "projection": "projection term in D (Miyato & Koyama 2018)",
+    "match_head": "D maps images into phi-space, contrastive on real pairs; G gets --match-weight x "
+                  "the same loss on its fakes (Xu et al. 2018)",
+    "match_weight": "weight of G's matching loss through D's match head",
+    "theta_weight": "weight of G's matching loss through the frozen DS-SJE image encoder of "
+                    "--text-encoder (0 = off)",
+    "match_tau": "temperature of the matching losses",
+    "match_negatives": "what the matching losses contrast an image against: batch (the batch's other "
+                       "captions) or classes (every training class's mean caption, as DS-SJE does)",
+    "hard_wrong": "share of GAN-CLS wrong texts taken from the 10 classes nearest in phi-space "
+                  "instead of any other class (0 = paper)",
+    "eval_every": "time-to-quality curve: text match on unseen classes every N steps, logged with the "
+                  "training CPU time (0 = off)",
+    "eval_captions": "test captions per curve point (2 images each)",
+    "diverge_patience": "stop when D wins outright this many steps (0 = never)",
+    "standing_stats_batches": "G batches for the final BN statistics",
+    "device": "auto, cpu or cuda",
+    "amp": "auto (bf16 autocast on CUDA, fp32 on CPU), bf16 or off; bf16 is fast on GPUs and CPUs "
+           "with AVX-512 BF16/AMX, much slower on AVX2-only CPUs",
+}
 
 
 def add_arguments(p) -> None:
@@ -86,41 +80,25 @@ def add_arguments(p) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--threads", type=int, help="torch CPU threads per process")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    import argparse
+    from ..train.gan_config import RECIPES, GANTrainConfig  # torch-free
+    from .config_flags import add_config_flags
 
-    from ..train.gan_config import GANTrainConfig  # torch-free
-
-    for flag, field, typ, text in _SETTINGS:
-        p.add_argument(flag, dest=field, type=typ, default=argparse.SUPPRESS,
-                       help=f"{text} (default: {getattr(GANTrainConfig, field)})")
-    for flag, field, text in _SWITCHES:  # --X / --no-X: a recipe's switch can be turned off
-        p.add_argument(flag, dest=field, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
-                       help=f"{text} (default: off; recipes may turn it on)")
+    fast = {k: ("on" if v is True else v) for k, v in RECIPES["fast"].items()
+            if v != getattr(GANTrainConfig, k)}
+    add_config_flags(p, GANTrainConfig, _HELPS, rename={"ema_decay": "--ema"},
+                     notes={k: f"--recipe fast: {v}" for k, v in fast.items()})
 
 
 def resolve_config(args):
-    """GANTrainConfig from defaults ← the run's stored config (``--resume``) ← explicit flags."""
-    from dataclasses import fields
-    from pathlib import Path
-
-    from ..config import from_dict
+    """GANTrainConfig from defaults ← the run's stored config (``--resume``) ← ``--recipe`` ←
+    explicit flags; and the stored run config ({} for a new run)."""
     from ..train.gan_config import GANTrainConfig, recipe_settings
+    from ..train.run_folder import resolve_settings
+    from .config_flags import config_overrides
 
-    base = {}
-    stored = Path(args.out) / "config.json"
-    run_cfg = {}
-    if args.resume and stored.is_file():
-        from ..files import read_json_object
-
-        run_cfg = read_json_object(stored, "cannot resume")
-    base.update(run_cfg.get("training", {}))
-    if getattr(args, "recipe", None) is not None:
-        base.update(recipe_settings(args.recipe))
-    for f in fields(GANTrainConfig):
-        value = getattr(args, f.name, None)
-        if value is not None:
-            base[f.name] = value
-    return from_dict(GANTrainConfig, base), run_cfg
+    flags = config_overrides(args, GANTrainConfig)
+    recipe = recipe_settings(flags["recipe"]) if flags.get("recipe") is not None else {}
+    return resolve_settings(GANTrainConfig, args.out, args.resume, recipe, flags)
 
 
 def _procedural_seed(index) -> dict:

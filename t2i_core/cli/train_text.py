@@ -4,6 +4,28 @@ HELP = ("Train the text encoder φ (Reed's char-CNN-RNN) jointly with an image e
         "DS-SJE loss; reports zero-shot top-1 on unseen classes and writes RUN/weights/.")
 
 
+# Help text of each TextTrainConfig field that is a flag (``config_flags``: defaults from the
+# config and the preset, or, with --resume, from the run's config.json)
+_HELPS = {
+    "steps": "total training steps (the lr schedule spans them)",
+    "images_per_class": "pairs of each class in a batch",
+    "lr": "Adam learning rate (peak)",
+    "neighbour_group": "1: random classes per batch; N>1: groups of N classes the model currently "
+                       "confuses (online hard-negative class mining)",
+    "neighbour_pool": "with --neighbour-group N: each group is an anchor class plus N-1 of its POOL "
+                      "nearest classes",
+    "decay_fraction": "the lr stays at its peak, then decays (cosine) over this last share of the "
+                      "steps; 1 = decay from the end of warm-up",
+    "val_every": "validate (zero-shot top-1 on val classes) every N steps",
+    "ckpt_every": "write checkpoints/step_*.pt every N steps",
+    "keep": "checkpoints to keep",
+    "seed": "random seed",
+    "threads": "torch CPU threads",
+    "device": "cpu, cuda or auto",
+    "amp": "auto (bf16 autocast on CUDA, fp32 on CPU), bf16 or off",
+}
+
+
 def add_arguments(p) -> None:
     p.add_argument("--data", help="dataset folder (SynthBirds from make-dataset, or Reed's CUB/Oxford "
                                   "layout); optional with --resume")
@@ -11,34 +33,22 @@ def add_arguments(p) -> None:
                                                 "training.png, weights/)")
     p.add_argument("--preset", default="small", choices=("tiny", "small", "reed"),
                    help="network sizes and training defaults")
-    p.add_argument("--steps", type=int, help="total training steps (the lr schedule spans them)")
     p.add_argument("--minutes", type=float, help="stop after this much training time (wall-clock, "
                                                  "summed over resumes), then write weights")
     p.add_argument("--batch-size", type=int,
                    help="pairs per batch = classes per batch × --images-per-class")
-    p.add_argument("--images-per-class", type=int, help="pairs of each class in a batch")
-    p.add_argument("--lr", type=float, help="Adam learning rate (peak)")
-    p.add_argument("--neighbour-group", type=int,
-                   help="1: random classes per batch; N>1: groups of N classes the model currently "
-                        "confuses (online hard-negative class mining)")
-    p.add_argument("--neighbour-pool", type=int,
-                   help="with --neighbour-group N: each group is an anchor class plus N-1 of its "
-                        "POOL nearest classes")
-    p.add_argument("--decay-fraction", type=float,
-                   help="the lr stays at its peak, then decays (cosine) over this last share of "
-                        "the steps; 1 = decay from the end of warm-up")
     p.add_argument("--matching", choices=("class", "instance"), default=None,
                    help="DS-SJE's classes: class (the dataset's classes, for CUB-like data) or "
                         "instance (each image its own class, one caption per image in a batch: "
                         "the paper's §5.4); default: instance on MS-COCO, else class")
     p.add_argument("--max-images", type=int, default=None, metavar="N",
                    help="MS-COCO: only the first N images of each split (a subset)")
-    p.add_argument("--val-every", type=int, help="validate (zero-shot top-1 on val classes) every N steps")
-    p.add_argument("--ckpt-every", type=int, help="checkpoint every N steps")
-    p.add_argument("--seed", type=int, help="random seed")
-    p.add_argument("--threads", type=int, help="torch CPU threads (preset default: 2)")
-    p.add_argument("--device", help="cpu (default), cuda or auto")
-    p.add_argument("--amp", help="auto (default: bf16 autocast on CUDA, fp32 on CPU), bf16 or off")
+    from ..train.text_config import TRAIN_PRESETS, TextTrainConfig  # torch-free
+    from .config_flags import add_config_flags
+
+    small = TRAIN_PRESETS["small"]
+    add_config_flags(p, TextTrainConfig, _HELPS,
+                     shown_defaults={k: f"the preset's; small: {small[k]}" for k in _HELPS if k in small})
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out exactly where its last checkpoint left off")
     p.add_argument("--stop-at", type=int, metavar="STEP",
@@ -48,12 +58,10 @@ def add_arguments(p) -> None:
 
 
 def _overrides(args) -> dict:
-    out = {"steps": args.steps, "lr": args.lr, "val_every": args.val_every,
-           "ckpt_every": args.ckpt_every, "seed": args.seed, "threads": args.threads,
-           "images_per_class": args.images_per_class, "neighbour_group": args.neighbour_group,
-           "neighbour_pool": args.neighbour_pool, "decay_fraction": args.decay_fraction,
-           "device": args.device, "amp": args.amp, "matching": args.matching,
-           "max_images": args.max_images}
+    from ..train.text_config import TextTrainConfig
+    from .config_flags import config_overrides
+
+    out = config_overrides(args, TextTrainConfig)
     if args.matching is None and args.data and not args.resume:
         from ..data.dataset import detect_format
 
@@ -64,13 +72,13 @@ def _overrides(args) -> dict:
             from ..errors import UserError
 
             raise UserError(f"--batch-size must be at least 2, got {args.batch_size}")
-        if args.images_per_class is None:
-            from ..train.text_config import TRAIN_PRESETS, TextTrainConfig
+        if "images_per_class" in out:
+            per = out["images_per_class"]
+        else:
+            from ..train.text_config import TRAIN_PRESETS
 
             per = TRAIN_PRESETS.get(args.preset, {}).get("images_per_class",
                                                          TextTrainConfig.images_per_class)
-        else:
-            per = args.images_per_class
         out["classes_per_batch"] = max(1, args.batch_size // max(1, per))
     return {k: v for k, v in out.items() if v is not None}
 

@@ -55,16 +55,17 @@ def train_variant(variant: str, gan_data, te, info, run_dir, *, steps: int, seed
     return Path(result["weights"])
 
 
-def train_style_encoder(weights: Path, *, steps: int, seed: int, progress: bool,
-                        batch_size: int | None = None) -> None:
-    """Add S to a weights folder with the ``train-style`` workflow (``batch_size``: G samples
-    per step and per standing-statistics batch; None = its default)."""
+def train_style_encoder(weights: Path, out: Path, *, steps: int, seed: int, progress: bool,
+                        batch_size: int | None = None) -> Path:
+    """S on the G of ``weights`` with the ``train-style`` workflow in run folder ``out``; returns
+    the weights folder with S (``batch_size``: G samples per step and per standing-statistics
+    batch; None = its default)."""
     from ..train.style_trainer import StyleTrainConfig, train_style
 
     cfg = StyleTrainConfig(steps=steps, seed=seed)
     if batch_size is not None:
         cfg.batch_size = batch_size
-    train_style(weights, cfg, progress=progress)
+    return Path(train_style(weights, out, cfg, progress=progress)["weights"])
 
 
 def run_ablation(*, data, steps: int, out, text_encoder=None, style_steps: int | None = None,
@@ -97,7 +98,8 @@ def run_ablation(*, data, steps: int, out, text_encoder=None, style_steps: int |
                                 preset=preset, batch_size=batch_size, progress=progress,
                                 overrides=overrides)
         log(f"[{variant}] style encoder {style_steps} steps")
-        train_style_encoder(weights, steps=style_steps, seed=seed, progress=progress, batch_size=batch_size)
+        weights = train_style_encoder(weights, out / variant / "style", steps=style_steps, seed=seed,
+                                      progress=progress, batch_size=batch_size)
         pipe = T2IPipeline.from_pretrained(weights)
         log(f"[{variant}] evaluating")
         results[variant] = evaluate(pipe, data=index, judge=judge, quick=quick_eval,

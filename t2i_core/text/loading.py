@@ -4,7 +4,7 @@ weights folder: ``load_text_encoder(path) -> CharCNNRNN`` (eval mode, CPU).
 Accepted ``path``:
 * a weights folder whose ``config.json`` lists a ``text_encoder`` component;
 * a run folder of ``train-text`` or ``train`` (its ``weights/`` sub-folder);
-* a ``train-text`` run still in progress (no ``weights/`` yet): its ``checkpoints/last.pt``.
+* a ``train-text`` run still in progress (no ``weights/`` yet): its latest ``checkpoints/step_*.pt``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from ..errors import CheckpointError, UserError
+from ..train.run_folder import latest_checkpoint
 
 
 def _weights_dir(path: Path, component: str) -> Path | None:
@@ -54,14 +55,15 @@ def _load_component(path, component: str):
         if cfg is None:
             raise CheckpointError(f"{folder}/config.json has no config for '{component}'")
         state = states[component]
-    elif (path / "checkpoints" / "last.pt").is_file() and (path / "config.json").is_file():
+    elif latest_checkpoint(path) is not None and (path / "config.json").is_file():
         run_cfg = read_json_object(path / "config.json")
         cfg = run_cfg.get("components", {}).get(component)
         if cfg is None:
             raise CheckpointError(f"{path}/config.json has no config for '{component}'")
-        state = load_training_state(path / "checkpoints" / "last.pt").get(component)
+        latest = latest_checkpoint(path)
+        state = load_training_state(latest).get(component)
         if state is None:
-            raise CheckpointError(f"{path}/checkpoints/last.pt holds no '{component}'")
+            raise CheckpointError(f"{latest} holds no '{component}'")
     else:
         raise UserError(f"{path} holds no '{component}': give a weights folder or a train-text run folder")
     model = _build(component, cfg)

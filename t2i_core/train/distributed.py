@@ -17,6 +17,8 @@ import torch
 from torch import nn
 
 from ..errors import UserError
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 
 @dataclass
@@ -52,8 +54,6 @@ def pick_device(device: str = "auto", local_rank: int = 0) -> torch.device:
 
 def init_from_env(device: str = "auto") -> DistInfo:
     """Join the process group that torchrun describes in the environment (if any)."""
-    import torch.distributed as dist
-
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -67,8 +67,6 @@ def init_from_env(device: str = "auto") -> DistInfo:
 
 
 def shutdown(info: DistInfo) -> None:
-    import torch.distributed as dist
-
     if info.distributed and dist.is_initialized():
         dist.destroy_process_group()
 
@@ -77,7 +75,6 @@ def wrap(module: nn.Module, info: DistInfo) -> nn.Module:
     """DDP-wrap ``module`` when running distributed (BN buffers follow rank 0 each forward)."""
     if not info.distributed:
         return module
-    from torch.nn.parallel import DistributedDataParallel as DDP
 
     ids = [info.device.index] if info.device.type == "cuda" else None
     return DDP(module, device_ids=ids)  # BN buffers are broadcast from rank 0 at each forward
@@ -91,7 +88,6 @@ def all_reduce_mean(values: torch.Tensor, info: DistInfo) -> torch.Tensor:
     """Average a small tensor over ranks (every rank gets the same numbers)."""
     if not info.distributed:
         return values
-    import torch.distributed as dist
 
     out = values.detach().clone().to(info.device)
     dist.all_reduce(out, op=dist.ReduceOp.SUM)
@@ -102,7 +98,6 @@ def all_gather_objects(obj, info: DistInfo) -> list:
     """Every rank's ``obj`` (e.g. its RNG and sampler state), in rank order, on every rank."""
     if not info.distributed:
         return [obj]
-    import torch.distributed as dist
 
     out = [None] * info.world_size
     dist.all_gather_object(out, obj)
@@ -113,7 +108,6 @@ def broadcast_object(obj, info: DistInfo):
     """Rank 0's ``obj`` on every rank."""
     if not info.distributed:
         return obj
-    import torch.distributed as dist
 
     box = [obj if info.is_main else None]
     dist.broadcast_object_list(box, src=0)
@@ -122,6 +116,5 @@ def broadcast_object(obj, info: DistInfo):
 
 def barrier(info: DistInfo) -> None:
     if info.distributed:
-        import torch.distributed as dist
 
         dist.barrier()

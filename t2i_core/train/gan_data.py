@@ -23,6 +23,8 @@ import numpy as np
 import torch
 
 from ..errors import UserError
+from ..data.dataset import load_image_array
+import zlib
 
 
 @dataclass
@@ -147,7 +149,6 @@ class HardWrong:
     caption belongs to one of the ``k`` classes whose prototypes are nearest (cosine) to the
     image's own, so D must tell apart captions that differ in one small part (off = the paper:
     any other class)."""
-
     def __init__(self, data: GANData, p: float, k: int = 10):
         protos, self.row = class_prototypes(data)
         unit = torch.nn.functional.normalize(protos, dim=1)
@@ -176,7 +177,6 @@ class HardWrong:
 
 class EpochSampler:
     """Shuffled epochs over a shard, fixed-size batches (the last partial batch is dropped)."""
-
     def __init__(self, n: int, batch_size: int):
         if n < batch_size:
             raise UserError(f"batch size {batch_size} is larger than the {n} training images "
@@ -254,8 +254,6 @@ def record_embeddings(index) -> tuple[torch.Tensor, torch.Tensor]:
 def load_split(index, split: str, cap_emb: torch.Tensor, offsets: torch.Tensor, *, rank: int = 0,
                world: int = 1, load_size: int = 76, progress: bool = True) -> GANData:
     """Preload this rank's shard (records ``ids[rank::world]``) of ``split`` into a ``GANData``."""
-    from ..data.dataset import load_image_array
-
     ids = [i for i in index.indices(split) if int(offsets[i + 1] - offsets[i]) > 0]
     if not ids:
         raise UserError(f"{index.root}: the {split!r} split has no images with captions")
@@ -279,8 +277,6 @@ def standin_embeddings(index, dim: int = 32, seed: int = 0) -> tuple[torch.Tenso
     """(emb, offsets) like ``text.cache.caption_embeddings`` but without a text encoder: each
     caption is the mean of fixed random vectors of its words (a random projection of a bag of
     words). For tests and for trying the trainer before a text encoder is trained."""
-    import zlib
-
     vocab: dict[str, torch.Tensor] = {}
 
     def word(w: str) -> torch.Tensor:

@@ -11,15 +11,13 @@ rank. One step is ``gan_step.gan_step``; the losses are in ``losses.py``.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 from pathlib import Path
 
 import torch
 
-from ..files import atomic_write, read_json_object
-from ..checkpoint import load_state_dict_strict, load_training_state, save_training_state
+from ..checkpoint import load_state_dict_strict, load_training_state
 from ..config import DiscriminatorConfig, GeneratorConfig, preset, to_dict
 from ..errors import CheckpointError, UserError
 from ..models import Discriminator, Generator
@@ -31,8 +29,13 @@ from .gan_data import EpochSampler, GANData, HardWrong, class_prototypes, next_b
 from .gan_step import StepOptions, gan_step
 from .losses import check_variant
 from .rng import rng_state, seed_everything, set_rng_state
-from .run_log import RunLog, plot_losses, save_grid
+from .run_folder import RunFolder
+from .run_plots import plot_losses, save_grid
 from .standing_stats import eval_train_gap, frozen_buffers
+from tqdm import tqdm
+from .interrupt import DeferredInterrupt
+from .gan_export import export_weights
+from .gan_export import standing_generator
 
 
 class TrainingStopped(UserError):
@@ -61,7 +64,6 @@ def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
 
 class Trainer:
     """``Trainer(cfg, data, run_dir).train()``; ``resume=True`` continues from the last checkpoint."""
-
     def __init__(self, cfg: GANTrainConfig, data: GANData, run_dir, *, dist=None, resume: bool = False,
                  text_encoder: tuple | None = None, run_info: dict | None = None, progress: bool = True,
                  image_encoder: torch.nn.Module | None = None, probe=None):
@@ -111,16 +113,17 @@ class Trainer:
             self.class_emb, self.class_row = protos.to(dev), row.to(dev)
         self.pick_wrong = HardWrong(data, cfg.hard_wrong) if cfg.hard_wrong > 0 else None
         self.probe, self.cpu_seconds = probe, 0.0
-        self.log = RunLog(self.run_dir, enabled=self.dist.is_main)
+        self.folder = RunFolder(self.run_dir, enabled=self.dist.is_main)
+        self.log = self.folder.log
         self._start(resume)
 
     # ------------------------------------------------------------------ run folder and resume
     @property
     def ckpt_dir(self) -> Path:
-        return self.run_dir / "checkpoints"
+        return self.folder.ckpt_dir
 
     def checkpoints(self) -> list[Path]:
-        return sorted(self.ckpt_dir.glob("step_*.pt")) if self.ckpt_dir.is_dir() else []
+        return self.folder.checkpoints()
 
     def run_config(self) -> dict:
         return {"training": to_dict(self.cfg), "world_size": self.dist.world_size,
@@ -129,35 +132,22 @@ class Trainer:
                 **{k: v for k, v in self.run_info.items() if k != "dataset"}}
 
     def _start(self, resume: bool) -> None:
-        """Write config.json (rank 0) and, when resuming, load the latest checkpoint on every rank
-        (rank 0 picks it; the run folder must be visible to all ranks, as on one machine)."""
-        latest = dist_utils.broadcast_object(
-            str(self.checkpoints()[-1]) if self.dist.is_main and self.checkpoints() else None, self.dist)
-        if latest and not resume:
-            raise UserError(f"{self.run_dir} already holds checkpoints: pass --resume to continue "
-                            "that run, or choose a new --out folder")
-        if latest:
-            self._check_resumable()
+        """Rank 0 starts the run folder (``RunFolder.start``: refuse to overwrite, check the
+        resumable settings, write config.json); then every rank loads the checkpoint it picked
+        (the run folder must be visible to all ranks, as on one machine)."""
+        outcome = None
         if self.dist.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            for stale in self.ckpt_dir.glob(".step_*.tmp") if self.ckpt_dir.is_dir() else []:
-                stale.unlink(missing_ok=True)  # a checkpoint write cut short by a kill
-            text = json.dumps(self.run_config(), indent=2, sort_keys=True)
-            atomic_write(self.run_dir / "config.json", lambda tmp: Path(tmp).write_text(text))
-        if latest:
-            self.load(latest)
+            try:
+                latest = self.folder.start(self.run_config(), resume=resume, resumable=RESUMABLE_CHANGES)
+                outcome = ("ok", str(latest) if latest else None)
+            except UserError as exc:
+                outcome = ("error", str(exc))
+        status, value = dist_utils.broadcast_object(outcome, self.dist)
+        if status == "error":
+            raise UserError(value)
+        if value:
+            self.load(value)
         dist_utils.barrier(self.dist)
-
-    def _check_resumable(self) -> None:
-        path = self.run_dir / "config.json"
-        if not path.is_file():
-            return
-        old = read_json_object(path, "not a valid run config").get("training", {})
-        new = to_dict(self.cfg)
-        diff = sorted(k for k in new if k not in RESUMABLE_CHANGES and k in old and old[k] != new[k])
-        if diff:
-            changes = ", ".join(f"{k}: {old[k]!r} -> {new[k]!r}" for k in diff)
-            raise UserError(f"cannot resume {self.run_dir} with different settings ({changes})")
 
     # ------------------------------------------------------------------ checkpoints
     def save(self) -> Path | None:
@@ -172,9 +162,7 @@ class Trainer:
                      "G": self.G.state_dict(), "D": self.D.state_dict(),
                      "G_ema": self.G_ema.state_dict() if self.G_ema is not None else {},
                      "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "ranks": ranks}
-            save_training_state(path, state)
-            for old in self.checkpoints()[:-max(self.cfg.keep, 1)]:
-                old.unlink(missing_ok=True)
+            path = self.folder.save_checkpoint(self.step, state, self.cfg.keep)
         self._saved_step = self.step
         dist_utils.barrier(self.dist)
         return path
@@ -266,9 +254,7 @@ class Trainer:
         """Train up to ``cfg.steps``; then save a checkpoint and (``export``) write weights/.
         Ctrl-C in a single process finishes the current step and saves a checkpoint first, so
         ``--resume`` continues exactly (a second Ctrl-C stops at once, without saving)."""
-        from tqdm import tqdm
 
-        from .interrupt import DeferredInterrupt
 
         bar = tqdm(total=self.cfg.steps, initial=self.step, unit="step", dynamic_ncols=True,
                    disable=not (self.progress and self.dist.is_main), desc=f"train {self.cfg.variant}")
@@ -285,7 +271,6 @@ class Trainer:
             self.save()
         result = {"step": self.step}
         if export and self.dist.is_main:
-            from .gan_export import export_weights
 
             result.update(export_weights(self))
         dist_utils.barrier(self.dist)
@@ -328,7 +313,6 @@ class Trainer:
         trains identically."""
         if not self.dist.is_main:
             return None
-        from .gan_export import standing_generator
 
         cpu0, wall0 = time.process_time(), time.perf_counter()
         g, _ = standing_generator(self, batches=min(self.cfg.standing_stats_batches, 25))
@@ -367,7 +351,6 @@ class Trainer:
             save_grid(self.G(*args, **kwargs), self.run_dir / "samples" / f"{tag}.png", cols)
         g = self.export_generator()
         if self.G_ema is not None:  # EMA weights with G's running statistics draw washed-out
-            from .gan_export import standing_generator  # birds: recompute them, as the export does
 
             g, _ = standing_generator(self, batches=min(self.cfg.standing_stats_batches, 10))
         with frozen_buffers(g):

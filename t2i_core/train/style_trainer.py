@@ -7,45 +7,44 @@ runs), φ(t) comes from the caption-embedding cache of the training captions. Th
 reported on held-out z (a fixed seeded set never drawn in training) next to the trivial
 baseline E‖z‖² = z_dim of predicting 0. At the end S's BN statistics are recomputed on G's
 images (standing statistics, as for G) and S is added to the weights folder. With ``augment``,
-S learns from degraded samples (``data.degrade.augment_for_style``) so it also reads photos. With ``checkpoint``
-(a path), S, its optimiser, the step and every RNG are saved there every ``ckpt_every`` steps and
-on Ctrl-C (after a complete step), and ``load_checkpoint`` continues exactly.
+S learns from degraded samples (``data.degrade.augment_for_style``) so it also reads photos.
+
+``train_style`` is the ``train-style`` workflow: a weights folder in, a run folder out (the
+layout every trainer shares, ``run_folder.py``)::
+
+    OUT/config.json             resolved settings and the source weights folder (written first)
+    OUT/log.jsonl               held-out L_style every ``eval_every`` steps, the final figures
+    OUT/checkpoints/step_*.pt   S, its optimiser, the step and every RNG (exact resume)
+    OUT/weights/                the source weights folder with ``style_encoder`` added
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
+from ..checkpoint import load_state_dict_strict, load_training_state, load_weights, save_weights
+from ..config import GeneratorConfig, from_dict, to_dict
+from ..config import preset as preset_config
+from ..data.dataset import open_dataset
 from ..data.degrade import augment_for_style
+from ..errors import CheckpointError, UserError
 from ..models import Generator, StyleEncoder
+from ..text.cache import caption_embeddings, default_cache_dir
+from ..text.loading import load_text_encoder
 from .amp import amp_context, resolve_amp
+from .distributed import pick_device
+from .gan_data import pool_sampler, record_embeddings, subset_pool
+from .interrupt import DeferredInterrupt
 from .rng import rng_state, set_rng_state
+from .run_folder import RunFolder
 from .standing_stats import recompute_bn_stats
+from .style_config import RESUMABLE_CHANGES, StyleTrainConfig
 
-RESUMABLE_CHANGES = ("steps", "eval_every", "amp")  # settings a resumed run may change
-
-
-@dataclass
-class StyleTrainConfig:
-    steps: int = 3000
-    batch_size: int = 64
-    lr: float = 2e-4                # Adam, as for the GAN (§5)
-    beta1: float = 0.5
-    beta2: float = 0.999
-    captions_per_image: int = 4     # the GAN's training embeddings (§5)
-    single_caption_share: float = 0.5  # share of batch rows using one caption (what users type)
-    eval_every: int = 250
-    eval_size: int = 512            # held-out z
-    standing_stats_batches: int = 50
-    seed: int = 0
-    amp: str = "auto"               # bf16 autocast: auto (on for CUDA), bf16 or off (train/amp.py)
-    # photo-like degradations of G's samples (data/degrade.py: crop/shift, colour jitter without
-    # hue, blur, noise, JPEG) so S reads photos too; off = the paper (clean samples)
-    augment: bool = False
+__all__ = ["StyleTrainConfig", "StyleTrainer", "style_loss", "train_style"]
 
 
 def style_loss(z: torch.Tensor, z_hat: torch.Tensor) -> torch.Tensor:
@@ -57,10 +56,12 @@ class StyleTrainer:
     """Train ``StyleEncoder(style_cfg)`` against a frozen ``generator``.
 
     ``sample_embeddings(n, k, generator)`` returns training text embeddings;
-    ``heldout_embeddings`` (optional) the same for held-out captions used in the report."""
+    ``heldout_embeddings`` (optional) the same for held-out captions used in the report;
+    ``folder`` (a ``RunFolder``, optional): checkpoints every ``cfg.ckpt_every`` steps and on
+    Ctrl-C (after a complete step), and the log."""
 
     def __init__(self, cfg: StyleTrainConfig, generator: Generator, style_cfg, sample_embeddings, *,
-                 heldout_embeddings=None, device="cpu", checkpoint=None, ckpt_every: int = 0):
+                 heldout_embeddings=None, device="cpu", folder: RunFolder | None = None):
         self.cfg, self.device = cfg, torch.device(device)
         self.amp = resolve_amp(cfg.amp, self.device)
         self.G = generator.to(self.device).eval().requires_grad_(False)
@@ -71,47 +72,33 @@ class StyleTrainer:
         self.opt = torch.optim.Adam(self.S.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.sample = sample_embeddings
         self.step, self.history, self._recent = 0, [], []
-        self.checkpoint, self.ckpt_every = (Path(checkpoint) if checkpoint else None), int(ckpt_every)
-        self._saved_step = None
+        self.folder, self._saved_step = folder, None
         self._heldout = self._make_heldout(heldout_embeddings or sample_embeddings)
 
     # ------------------------------------------------------------------ checkpoints
-    def save_checkpoint(self) -> Path:
-        """Write S, its optimiser, the step, the history and every RNG (atomically)."""
-        from ..checkpoint import save_training_state
-        from ..config import to_dict
-
+    def save(self) -> Path:
+        """``checkpoints/step_XXXXXXXX.pt`` of the run folder: S, its optimiser, the step, the
+        history and every RNG (atomic; the last ``keep`` are kept)."""
         state = {"S": self.S.state_dict(), "opt": self.opt.state_dict(), "step": self.step,
-                 "history": self.history, "recent": list(self._recent), "rng": rng_state(),
-                 "config": to_dict(self.cfg)}
-        save_training_state(self.checkpoint, state)
+                 "history": self.history, "recent": list(self._recent), "rng": rng_state()}
+        path = self.folder.save_checkpoint(self.step, state, self.cfg.keep)
         self._saved_step = self.step
-        return self.checkpoint
+        return path
 
-    def load_checkpoint(self, path=None) -> int:
-        """Continue from ``path`` (default: ``checkpoint``) exactly; returns its step."""
-        from ..checkpoint import load_state_dict_strict, load_training_state
-        from ..config import to_dict
-        from ..errors import CheckpointError, UserError
-
-        path = Path(path) if path else self.checkpoint
+    def load(self, path) -> int:
+        """Continue from checkpoint ``path`` exactly; returns its step."""
         state = load_training_state(path)
         try:
-            old, new = state["config"], to_dict(self.cfg)
-            diff = sorted(k for k in new if k not in RESUMABLE_CHANGES and k in old and old[k] != new[k])
-            if diff:
-                changes = ", ".join(f"{k}: {old[k]!r} -> {new[k]!r}" for k in diff)
-                raise UserError(f"cannot resume {path} with different settings ({changes})")
             load_state_dict_strict(self.S, state["S"], "style encoder")
             self.opt.load_state_dict(state["opt"])
             self.step, self.history = int(state["step"]), list(state["history"])
             self._recent = [float(v) for v in state["recent"]]
             set_rng_state(state["rng"])
         except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
-            if isinstance(exc, UserError):
-                raise
             raise CheckpointError(f"{path} is not a train-style checkpoint (missing or bad {exc})") from None
         self._saved_step = self.step
+        if self.folder is not None:
+            self.folder.log.truncate_after(self.step)
         return self.step
 
     @torch.no_grad()
@@ -168,7 +155,11 @@ class StyleTrainer:
         baseline = float(z.pow(2).sum(1).mean())
         return {"heldout_loss": loss, "baseline_loss": baseline, "relative": loss / baseline}
 
-    def _loop(self, bar, interrupt, log) -> None:
+    def _log(self, record: dict) -> None:
+        if self.folder is not None:
+            self.folder.log.write(record)
+
+    def _loop(self, bar, interrupt) -> None:
         while self.step < self.cfg.steps:
             self._recent.append(self.train_step())
             bar.update(1)
@@ -176,11 +167,10 @@ class StyleTrainer:
                 rec = {"step": self.step, "train_loss": sum(self._recent) / len(self._recent), **self.evaluate()}
                 self.history.append(rec)
                 bar.set_postfix(train=f"{rec['train_loss']:.2f}", heldout=f"{rec['heldout_loss']:.2f}")
-                if log:
-                    log(rec)
+                self._log(rec)
                 self._recent = []
-            if self.checkpoint is not None and self.ckpt_every and self.step % self.ckpt_every == 0:
-                self.save_checkpoint()
+            if self.folder is not None and self.cfg.ckpt_every and self.step % self.cfg.ckpt_every == 0:
+                self.save()
             interrupt.check()  # Ctrl-C: stop here, after a complete step
 
     def finish(self) -> None:
@@ -193,41 +183,32 @@ class StyleTrainer:
 
         recompute_bn_stats(self.S, make_batch, self.cfg.standing_stats_batches)
 
-    def train(self, progress: bool = True, log=None) -> dict:
-        from tqdm import tqdm
-
-        from .interrupt import DeferredInterrupt
-
+    def train(self, progress: bool = True) -> dict:
         bar = tqdm(total=self.cfg.steps, initial=self.step, disable=not progress, desc="train-style",
                    unit="step", dynamic_ncols=True)
         t0 = time.perf_counter()
-        with DeferredInterrupt(enabled=self.checkpoint is not None) as interrupt:
+        with DeferredInterrupt(enabled=self.folder is not None) as interrupt:
             try:
-                self._loop(bar, interrupt, log)
+                self._loop(bar, interrupt)
             except KeyboardInterrupt:
                 if interrupt.requested and self._saved_step != self.step:
-                    print(f"\ninterrupted: checkpoint {self.save_checkpoint()} written; continue with --resume")
+                    print(f"\ninterrupted: checkpoint {self.save()} written; continue with --resume")
                 raise
             finally:
                 bar.close()
-        if self.checkpoint is not None and self._saved_step != self.step:
-            self.save_checkpoint()
+        if self.folder is not None and self._saved_step != self.step:
+            self.save()
         self.finish()
         final = {"step": self.step, **self.evaluate(), "seconds": round(time.perf_counter() - t0, 1)}
-        if log:
-            log({"event": "final", **final})
+        self._log({"event": "final", **final})
         return final
 
 
 # -------------------------------------------------------------------------------------------------
-# The train-style workflow: a weights folder in, the same folder (or ``out``) with S out
+# The train-style workflow: a weights folder in, a run folder with OUT/weights (G's folder + S) out
 # -------------------------------------------------------------------------------------------------
 def _embedding_pools(root, config: dict, folder: Path, states: dict, cache_dir=None, progress=True):
     """(train sampler, held-out sampler or None, description) from the cache of G's dataset."""
-    from ..data.dataset import open_dataset
-    from ..errors import UserError
-    from .gan_data import pool_sampler, record_embeddings, subset_pool
-
     given = root is not None
     root = root or config.get("dataset", {}).get("root")
     if not root:
@@ -237,9 +218,6 @@ def _embedding_pools(root, config: dict, folder: Path, states: dict, cache_dir=N
                         "(e.g. make one with `python -m t2i_core make-dataset --out data/synthbirds`)")
     index = open_dataset(root)
     if "text_encoder" in states:
-        from ..text.cache import caption_embeddings, default_cache_dir
-        from ..text.loading import load_text_encoder
-
         recorded = config.get("cache_dir")  # another machine's cache path is no default here
         cache = cache_dir or (recorded if recorded and Path(recorded).is_dir() else None) \
             or default_cache_dir(index.root)
@@ -254,22 +232,25 @@ def _embedding_pools(root, config: dict, folder: Path, states: dict, cache_dir=N
                             "heldout_captions": "test" if test_ids else split}
 
 
-def train_style(weights, cfg: StyleTrainConfig | None = None, *, out=None, data=None, cache_dir=None,
-                preset: str | None = None, device: str = "auto", ckpt_every: int = 250,
-                resume: bool = False, progress: bool = True) -> dict:
-    """Train S on the frozen G of weights folder ``weights`` and write the folder with
-    ``style_encoder`` added to ``out`` (default: ``weights`` in place). ``data``: the dataset of
-    the training captions (default: the one the folder records); ``preset``: S's size (default:
-    G's preset). Checkpoints go to ``OUT/style_checkpoint.pt`` every ``ckpt_every`` steps;
-    ``resume`` continues from it exactly. Returns the final held-out figures."""
-    from ..checkpoint import load_state_dict_strict, load_weights, save_weights
-    from ..config import GeneratorConfig, from_dict, to_dict
-    from ..config import preset as preset_config
-    from ..errors import CheckpointError, UserError
-    from .distributed import pick_device
-
+def train_style(weights, out, cfg: StyleTrainConfig | None = None, *, data=None, cache_dir=None,
+                preset: str | None = None, resume: bool = False, progress: bool = True) -> dict:
+    """Train S on the frozen G of weights folder ``weights`` in run folder ``out`` and write
+    ``OUT/weights``: the source folder with ``style_encoder`` added. ``data``: the dataset of the
+    training captions (default: the one the folder records); ``preset``: S's size (default: G's
+    preset); ``resume``: continue ``out`` exactly from its last checkpoint (``weights`` may then
+    be None: the run's own source). Returns the final held-out figures and ``weights``."""
     cfg = cfg or StyleTrainConfig()
+    run = RunFolder(out)
+    stored = run.read_config() if resume else None
+    if weights is None:
+        if stored is None:
+            raise UserError("--weights is required (the weights folder of a `train` run: RUN/weights)")
+        weights = stored["source_weights"]
     folder = Path(weights)
+    if stored is not None and Path(stored.get("source_weights", folder)).resolve() != folder.resolve():
+        raise UserError(f"cannot resume {run.path}: it trains S on {stored['source_weights']}, not {folder}")
+    if folder.resolve() == run.weights_dir.resolve():
+        raise UserError(f"--out {run.path} would overwrite its own source weights {folder}: pick another --out")
     config, states = load_weights(folder)
     if "generator" not in states:
         raise CheckpointError(f"{folder} has no generator to train a style encoder on")
@@ -279,18 +260,17 @@ def train_style(weights, cfg: StyleTrainConfig | None = None, *, out=None, data=
     s_cfg = preset_config(preset or config.get("training", {}).get("preset", "small"), "style")
     s_cfg.z_dim = g_cfg.z_dim
     train_pool, heldout_pool, data_info = _embedding_pools(data, config, folder, states, cache_dir, progress)
-    target = Path(out) if out else folder
-    ckpt = target / "style_checkpoint.pt"
+    run_config = {"command": "train-style", "source_weights": str(folder), "training": to_dict(cfg),
+                  "components": {"style_encoder": to_dict(s_cfg)}, "dataset": data_info}
+    latest = run.start(run_config, resume=resume, resumable=RESUMABLE_CHANGES)
     trainer = StyleTrainer(cfg, G, s_cfg, train_pool, heldout_embeddings=heldout_pool,
-                           device=pick_device(device), checkpoint=ckpt, ckpt_every=ckpt_every)
-    if resume:
-        if not ckpt.is_file():
-            raise UserError(f"--resume: no style checkpoint at {ckpt}")
-        print(f"resuming train-style from step {trainer.load_checkpoint()}")
+                           device=pick_device(cfg.device), folder=run)
+    if latest is not None:
+        print(f"resuming train-style from step {trainer.load(latest)}")
     final = trainer.train(progress=progress)
     states["style_encoder"] = trainer.S.state_dict()
     meta = {k: v for k, v in config.items() if k not in ("files", "format_version", "package_version")}
     meta["components"] = {**meta.get("components", {}), "style_encoder": to_dict(s_cfg)}
     meta["style_training"] = {**to_dict(cfg), **data_info, "result": final, "history": trainer.history}
-    final["weights"] = str(save_weights(target, states, meta))
+    final["weights"] = str(save_weights(run.weights_dir, states, meta))
     return final

@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 
 from ..errors import UserError
 
-RESUMABLE = {"steps", "threads", "val_every", "ckpt_every", "log_every", "device", "amp"}  # may change on --resume
+# settings a resumed run may change; everything else must match the run's config.json
+RESUMABLE = {"steps", "threads", "val_every", "ckpt_every", "keep", "log_every", "device", "amp"}
 
 
 @dataclass
@@ -36,6 +37,7 @@ class TextTrainConfig:
     val_every: int = 300
     val_captions_per_class: int = 20
     ckpt_every: int = 300
+    keep: int = 2                  # checkpoints/step_*.pt to keep
     log_every: int = 20
     seed: int = 0
     threads: int = 2
@@ -75,7 +77,7 @@ def _override(cfg: TextTrainConfig, overrides: dict) -> TextTrainConfig:
         raise UserError(f"unknown training settings: {unknown}")
     cfg = replace(cfg, **overrides)
     for name in ("steps", "classes_per_batch", "images_per_class", "val_every", "ckpt_every",
-                 "log_every", "threads", "val_captions_per_class", "neighbour_group", "neighbour_pool"):
+                 "log_every", "threads", "keep", "val_captions_per_class", "neighbour_group", "neighbour_pool"):
         if int(getattr(cfg, name)) < 1:
             raise UserError(f"{name.replace('_', '-')} must be at least 1, got {getattr(cfg, name)}")
     if cfg.neighbour_group > 1 and cfg.neighbour_pool < cfg.neighbour_group - 1:

@@ -14,6 +14,9 @@ import torch.nn.functional as F
 
 from ..errors import UserError
 from ..text.alphabet import CHAR_TO_INDEX, encode
+from collections import Counter
+from ..data.dataset import load_image_array
+from ..text.sje import class_means
 
 _LUT = np.zeros(256, dtype=np.uint8)
 for _c, _i in CHAR_TO_INDEX.items():
@@ -43,8 +46,6 @@ def class_neighbours(class_captions, k: int = 10, max_vocab: int = 20000) -> tor
     """[n_classes, k]: for each class, the classes whose captions use the most similar words
     (cosine of TF-IDF vectors over word unigrams + bigrams). Any captioned dataset works; on
     SynthBirds the nearest classes share most colour–part phrases (the hard negatives)."""
-    from collections import Counter
-
     counts = [Counter(g for cap in caps for g in _ngrams(cap)) for caps in class_captions]
     df = Counter(g for c in counts for g in c)
     vocab = {g: j for j, (g, _) in enumerate(df.most_common(max_vocab))}
@@ -63,12 +64,9 @@ def class_neighbours(class_captions, k: int = 10, max_vocab: int = 20000) -> tor
 
 class PairBank:
     """One split of a dataset in memory: images, caption ids, class of every image."""
-
     def __init__(self, index, split: str, *, image_size: int = 64, max_len: int = 201,
                  progress: bool = False, instance: bool = False):
         """``instance``: every image its own class (instance-level matching, MS-COCO)."""
-        from ..data.dataset import load_image_array
-
         records = [i for i in index.indices(split) if index.records[i].captions]
         if not records:
             raise UserError(f"the {split!r} split has no captioned images")
@@ -192,7 +190,6 @@ class ClassMiner:
     (summed image + text cosine similarity) become its batch companions. Classes that differ in
     one detail the model still ignores (e.g. only the beak) then meet in the same batch, where
     DS-SJE must tell them apart. Rows of ``near`` are -1 until a class has been seen."""
-
     def __init__(self, n_classes: int, dim: int, pool: int = 10, refresh: int = 25):
         self.pool, self.refresh = pool, refresh
         self.img = torch.zeros(n_classes, dim)
@@ -203,8 +200,6 @@ class ClassMiner:
 
     @torch.no_grad()
     def update(self, image_emb, labels, text_emb, text_labels) -> None:
-        from ..text.sje import class_means
-
         classes, inv = torch.unique(labels, return_inverse=True)
         t_inv = torch.searchsorted(classes, text_labels)
         self.img[classes] = F.normalize(class_means(image_emb.detach().float(), inv, len(classes)), dim=1)

@@ -6,9 +6,11 @@ The run folder (StyleGAN3 style) gets its resolved config first::
 
     RUN/config.json             resolved settings (written before anything else)
     RUN/log.jsonl               training losses and validation figures
-    RUN/checkpoints/last.pt     training state (tensors only, atomic)
+    RUN/checkpoints/step_*.pt   training state (tensors only, atomic; the last ``keep``)
     RUN/training.png            loss and zero-shot accuracy curves
     RUN/weights/                weights folder: text_encoder + image_encoder (+ evaluation)
+
+(the layout and life-cycle every trainer shares: ``run_folder.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,26 @@ import math
 import time
 from pathlib import Path
 
+import torch
+from tqdm.auto import tqdm
+
+from ..checkpoint import load_state_dict_strict, load_training_state
+from ..config import ImageEncoderConfig, TextEncoderConfig, from_dict
+from ..data.dataset import load_image_array, open_dataset
+from ..errors import CheckpointError
+from ..text.char_cnn_rnn import CharCNNRNN
+from ..text.image_encoder import ImageEncoder
+from ..text.retrieval import retrieval_eval
+from ..text.sje import ds_sje_loss
+from ..text.zero_shot import paraphrase_eval, split_images, zero_shot_eval
+from . import text_run
+from .amp import amp_context, resolve_amp
+from .distributed import pick_device
+from .run_folder import RunFolder
+from .run_plots import plot_text_run
 from .text_config import TextTrainConfig, _override
+from .text_data import ClassMiner, PairBank
+
 
 def lr_at(cfg: TextTrainConfig, step: int) -> float:
     """Linear warm-up, the peak lr, then cosine decay to ``lr * lr_min_ratio`` at ``cfg.steps``
@@ -35,11 +56,11 @@ class TextTrainer:
     def __init__(self, run_dir, *, data=None, preset: str = "small", overrides: dict | None = None,
                  resume: bool = False, progress: bool = True, minutes: float | None = None,
                  stop_at: int | None = None, eval_test: bool = True):
-        from . import text_run
-
         self.run = Path(run_dir)
+        self.folder = RunFolder(self.run)
         self.progress, self.minutes, self.stop_at, self.eval_test = progress, minutes, stop_at, eval_test
-        self.config = text_run.resolve_config(self.run, data, preset, overrides or {}, resume)
+        self.config, self._resume_from = text_run.resolve_config(self.folder, data, preset, overrides or {},
+                                                                 resume)
         self.tcfg = _override(TextTrainConfig(**{k: tuple(v) if isinstance(v, list) else v
                                                  for k, v in self.config["training"].items()}), {})
         self.step, self.elapsed_s, self.cpu_s = 0, 0.0, 0.0
@@ -48,18 +69,6 @@ class TextTrainer:
     # ------------------------------------------------------------------ setup
     def build(self) -> None:
         """Models, optimizer, data in memory; restores the checkpoint when there is one."""
-        import torch
-
-        from ..config import ImageEncoderConfig, TextEncoderConfig, from_dict
-        from ..data.dataset import open_dataset
-        from ..text.char_cnn_rnn import CharCNNRNN
-        from ..text.image_encoder import ImageEncoder
-        from . import text_run
-        from .text_data import PairBank
-
-        from .amp import amp_context, resolve_amp
-        from .distributed import pick_device
-
         torch.set_num_threads(int(self.tcfg.threads))
         comps = self.config["components"]
         torch.manual_seed(self.tcfg.seed)
@@ -81,30 +90,20 @@ class TextTrainer:
         self.val_split = "val" if self.index.indices("val") else None
         self.val_images = None
         if self.val_split and len(self.index.classes["val"]) >= 2:
-            from ..data.dataset import load_image_array
             self.val_images = load_image_array(self.index, self.index.indices("val"), size, progress=False)
         else:
             self.val_split = None
         if self.tcfg.neighbour_group > 1 and self.tcfg.neighbour_source == "mined":
-            from .text_data import ClassMiner
-
             self.miner = ClassMiner(self.bank.n_classes, self.text_encoder.cfg.embed_dim,
                                     self.tcfg.neighbour_pool, self.tcfg.mine_every)
-        text_run.write_dataset_info(self.run, self.config, self.index, self.bank)
-        if self.ckpt_path.is_file():
-            self.load()
+        text_run.write_dataset_info(self.folder, self.config, self.index, self.bank)
+        if self._resume_from is not None:
+            self.load(self._resume_from)
         self._built = True
-
-    @property
-    def ckpt_path(self) -> Path:
-        return self.run / "checkpoints" / "last.pt"
 
     # ------------------------------------------------------------------ state
     def save(self) -> Path:
-        import torch
-
-        from ..checkpoint import save_training_state
-
+        """``checkpoints/step_XXXXXXXX.pt`` (the last ``keep`` are kept)."""
         state = {
             "step": self.step, "elapsed_s": self.elapsed_s, "cpu_s": self.cpu_s,
             "text_encoder": self.text_encoder.state_dict(),
@@ -114,15 +113,11 @@ class TextTrainer:
         }
         if self.miner is not None:
             state["miner"] = self.miner.state_dict()
-        return save_training_state(self.ckpt_path, state)
+        return self.folder.save_checkpoint(self.step, state, self.tcfg.keep)
 
-    def load(self) -> None:
-        import torch
-
-        from ..checkpoint import CheckpointError, load_state_dict_strict, load_training_state
-        from . import text_run
-
-        state = load_training_state(self.ckpt_path)
+    def load(self, path) -> None:
+        """Continue exactly from checkpoint ``path``."""
+        state = load_training_state(path)
         try:
             load_state_dict_strict(self.text_encoder, state["text_encoder"], "text_encoder")
             load_state_dict_strict(self.image_encoder, state["image_encoder"], "image_encoder")
@@ -133,14 +128,12 @@ class TextTrainer:
                 self.miner.load_state_dict(state["miner"])
             self.step = int(state["step"])
         except (KeyError, ValueError) as exc:
-            raise CheckpointError(f"{self.ckpt_path} does not fit this run's config ({exc})") from None
+            raise CheckpointError(f"{path} does not fit this run's config ({exc})") from None
         self.elapsed_s, self.cpu_s = float(state["elapsed_s"]), float(state["cpu_s"])
-        text_run.truncate_log(self.run, self.step)
+        self.folder.log.truncate_after(self.step)
 
     # ------------------------------------------------------------------ loop
     def train_step(self) -> dict:
-        from ..text.sje import ds_sje_loss
-
         t = self.tcfg
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(t, self.step)
@@ -161,7 +154,6 @@ class TextTrainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if t.grad_clip:
-            import torch
             torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]],
                                            t.grad_clip)
         self.optimizer.step()
@@ -172,26 +164,18 @@ class TextTrainer:
         return {"loss": float(loss.detach()), "loss_image": float(parts["image"]), "loss_text": float(parts["text"])}
 
     def validate(self, split=None, max_captions=None, images=None) -> dict | None:
-        from ..text.zero_shot import zero_shot_eval
-
         split = split or self.val_split
         if split is None:
             return None
         if images is None and split == self.val_split:
             images = self.val_images
         if self.retrieval:
-            from ..text.retrieval import retrieval_eval
-
             return retrieval_eval(self.text_encoder, self.image_encoder, self.index, split, images=images)
         return zero_shot_eval(self.text_encoder, self.image_encoder, self.index, split, images=images,
                               max_captions_per_class=max_captions, seed=self.tcfg.seed)
 
     def train(self) -> dict:
         """Train to ``steps`` (or ``stop_at`` / the ``minutes`` cap); returns the final figures."""
-        from tqdm.auto import tqdm
-
-        from . import text_run
-
         if not self._built:
             self.build()
         t = self.tcfg
@@ -210,18 +194,18 @@ class TextTrainer:
             if self.step % t.log_every == 0 or self.step == target or capped:
                 row = text_run.mean_row(acc, step=self.step, lr=lr_at(t, self.step - 1),
                                         elapsed_s=round(self.elapsed_s, 2), cpu_s=round(self.cpu_s, 2))
-                text_run.append_log(self.run, row)
+                self.folder.log.write(row)
                 postfix["loss"] = f"{row['loss']:.3f}"
                 bar.set_postfix(postfix)
                 acc = []
             if self.step % t.val_every == 0 or self.step == t.steps:
                 val = self.validate(max_captions=t.val_captions_per_class)
                 if val is not None:
-                    text_run.append_log(self.run, {"step": self.step, "val": val})
+                    self.folder.log.write({"step": self.step, "val": val})
                     key = "caption_to_image_r1" if self.retrieval else "zero_shot_top1"
                     postfix["val_top1" if not self.retrieval else "val_r1"] = f"{val[key]:.3f}"
                     bar.set_postfix(postfix)
-                text_run.plot(self.run)
+                self.plot()
             if self.step % t.ckpt_every == 0 or self.step == target or capped:
                 self.save()
             if capped:
@@ -233,12 +217,12 @@ class TextTrainer:
             return {"paused_at": self.step}
         return self.finish(stopped_early=self.step < t.steps)
 
+    def plot(self) -> Path | None:
+        return plot_text_run(self.folder.log.read(), self.run / "training.png")
+
     def finish(self, stopped_early: bool = False) -> dict:
         """Final figures (val with sampled captions; test = unseen classes with every caption, plus
         hand-written paraphrases on SynthBirds), the weights folder and the plot."""
-        from ..text.zero_shot import paraphrase_eval, split_images
-        from . import text_run
-
         figures = {}
         if self.val_split:
             figures["val"] = self.validate(max_captions=self.tcfg.val_captions_per_class)
@@ -250,7 +234,7 @@ class TextTrainer:
             para = paraphrase_eval(self.text_encoder, self.image_encoder, self.index, "test", images=images)
             if para is not None:
                 figures["test"]["paraphrase_top1"] = para["paraphrase_top1"]
-        text_run.append_log(self.run, {"step": self.step, "final": figures})
-        text_run.plot(self.run)
+        self.folder.log.write({"step": self.step, "final": figures})
+        self.plot()
         text_run.save_weights_folder(self, figures, stopped_early)
         return figures

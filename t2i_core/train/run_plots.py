@@ -1,50 +1,18 @@
-"""Run-folder outputs of a training run: ``log.jsonl``, a loss-curve PNG and sample-grid PNGs."""
+"""The pictures of a run folder: loss curves (GAN and text runs) and sample grids."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
 
 from ..files import atomic_write
 
 CURVE_KEYS = ("d_loss", "g_loss", "d_real", "d_wrong", "d_fake", "g_fake", "g_int", "kl", "ms")
-
-
-class RunLog:
-    """Append-only JSON-lines log; one object per logged step or event."""
-
-    def __init__(self, run_dir, enabled: bool = True):
-        self.path = Path(run_dir) / "log.jsonl"
-        self.enabled = enabled
-
-    def write(self, record: dict) -> None:
-        if not self.enabled:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a") as f:
-            f.write(json.dumps(record, sort_keys=True) + "\n")
-
-    def read(self) -> list[dict]:
-        if not self.path.is_file():
-            return []
-        out = []
-        for line in self.path.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line cut short by a crash
-        return out
-
-    def truncate_after(self, step: int) -> None:
-        """On resume: drop records past the checkpoint's step (they will be logged again)."""
-        if not self.enabled or not self.path.is_file():
-            return
-        kept = [r for r in self.read() if r.get("step", 0) <= step]
-        text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept)
-        atomic_write(self.path, lambda tmp: Path(tmp).write_text(text))
 
 
 def _smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -59,12 +27,9 @@ def plot_losses(records: list[dict], path) -> Path | None:
     rows = [r for r in records if r.get("event") == "train"]
     if not rows:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    FigureCanvasAgg(fig)
+    ax, ax2 = fig.subplots(1, 2)
     steps = np.array([r["step"] for r in rows])
     window = max(1, len(rows) // 50)
     for key in CURVE_KEYS:
@@ -81,14 +46,11 @@ def plot_losses(records: list[dict], path) -> Path | None:
         a.grid(alpha=0.3)
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=80))
-    plt.close(fig)
     return Path(path)
 
 
 def save_grid(images, path, nrow: int, pad: int = 2) -> Path:
     """[N, 3, H, W] tensor in [−1, 1] → one PNG, ``nrow`` images per row."""
-    from PIL import Image
-
     arr = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
     n, _, h, w = arr.shape
     rows = math.ceil(n / nrow)
@@ -98,4 +60,31 @@ def save_grid(images, path, nrow: int, pad: int = 2) -> Path:
         y, x = pad + r * (h + pad), pad + c * (w + pad)
         canvas[y:y + h, x:x + w] = arr[k].transpose(1, 2, 0)
     atomic_write(path, lambda tmp: Image.fromarray(canvas).save(tmp, format="PNG"))
+    return Path(path)
+
+
+def plot_text_run(records: list[dict], path) -> Path | None:
+    """A ``train-text`` run: DS-SJE loss and validation zero-shot top-1 against the step."""
+    train = [r for r in records if "loss" in r]
+    val = [r for r in records if "val" in r]
+    if not train:
+        return None
+    fig = Figure(figsize=(10, 3.6))
+    FigureCanvasAgg(fig)
+    ax1, ax2 = fig.subplots(1, 2)
+    steps = [r["step"] for r in train]
+    ax1.plot(steps, [r["loss"] for r in train], label="total")
+    ax1.plot(steps, [r["loss_image"] for r in train], label="image side", alpha=0.7)
+    ax1.plot(steps, [r["loss_text"] for r in train], label="text side", alpha=0.7)
+    ax1.set(title="DS-SJE loss", xlabel="step")
+    ax1.legend()
+    if val:
+        vsteps = [r["step"] for r in val]
+        ax2.plot(vsteps, [r["val"]["zero_shot_top1"] for r in val], "o-", label="zero-shot top-1")
+        ax2.plot(vsteps, [r["val"]["caption_top1"] for r in val], "s--", label="caption top-1")
+        ax2.plot(vsteps, [r["val"]["retrieval_ap50"] for r in val], "^:", label="retrieval AP@50")
+        ax2.legend()
+    ax2.set(title="validation (unseen classes)", xlabel="step", ylim=(0, 1.02))
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
     return Path(path)
