@@ -89,7 +89,7 @@ def test_train_style_says_when_the_recorded_dataset_is_not_here(tmp_path):
     weights = tmp_path / "w"
     shutil.copytree(ROOT / "weights" / "synthbirds", weights)
     line = _one_error_line(subprocess.run(
-        [sys.executable, "-m", "t2i_core", "train-style", "--weights", str(weights), "--steps", "1"],
+        [sys.executable, "-m", "t2i_core", "train-style", "--weights", str(weights), "--out", "style", "--steps", "1"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,  # no data/synthbirds here
         env={**__import__("os").environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}))
     assert "data/synthbirds" in line and "not here" in line and "--data" in line

@@ -38,7 +38,7 @@ def test_train_text_train_and_train_style_run_the_bf16_device_path(tiny_synthbir
     assert main(["train-style", "--weights", str(run / "weights"), "--out", str(tmp_path / "final"),
                  "--steps", "3", "--batch-size", "8", "--eval-every", "0", "--device", "cpu",
                  "--amp", "bf16", "--no-progress"]) == 0
-    config, states = load_weights(tmp_path / "final")
+    config, states = load_weights(tmp_path / "final" / "weights")
     assert set(states) == {"text_encoder", "generator", "discriminator", "style_encoder"}
     assert config["training"]["amp"] == "bf16" and config["style_training"]["amp"] == "bf16"
     # weights stay fp32 (autocast only changes the compute dtype)

@@ -195,9 +195,11 @@ def test_train_and_train_style_commands(tiny_synthbirds, tmp_path):
     assert main(["train", *common, "--steps", "2"]) == 0
     assert main(["train", *common, "--steps", "3", "--resume"]) == 0
     assert json.loads((run / "config.json").read_text())["training"]["steps"] == 3
-    assert main(["train-style", "--weights", str(run / "weights"), "--steps", "3", "--batch-size", "8",
-                 "--eval-every", "0", "--no-progress", "--device", "cpu", "--augment"]) == 0
-    config, states = load_weights(run / "weights")
+    style = tmp_path / "style"
+    assert main(["train-style", "--weights", str(run / "weights"), "--out", str(style), "--steps", "3",
+                 "--batch-size", "8", "--eval-every", "0", "--ckpt-every", "1", "--keep", "2", "--no-progress",
+                 "--device", "cpu", "--augment"]) == 0
+    config, states = load_weights(style / "weights")
     assert set(states) == {"text_encoder", "generator", "discriminator", "style_encoder"}
     assert config["training"]["final_step"] == 3 and config["style_training"]["result"]["step"] == 3
     assert config["style_training"]["augment"] is True
@@ -205,10 +207,19 @@ def test_train_and_train_style_commands(tiny_synthbirds, tmp_path):
     assert config["dataset"]["synthbirds_seed"] == 0  # evaluate's procedural test classes follow it
     assert json.loads((run / "config.json").read_text())["dataset"]["synthbirds_seed"] == 0
     assert torch.equal(states["text_encoder"]["proj.weight"], te.state_dict()["proj.weight"])
-    assert (run / "weights" / "style_checkpoint.pt").is_file()
-    assert main(["train-style", "--weights", str(run / "weights"), "--steps", "4", "--batch-size", "8",
-                 "--eval-every", "0", "--no-progress", "--device", "cpu", "--augment", "--resume"]) == 0
-    assert load_weights(run / "weights")[0]["style_training"]["result"]["step"] == 4
+    # the style run folder has the layout every trainer shares; the source folder is untouched
+    assert "style_encoder" not in load_weights(run / "weights")[1]
+    assert not list((run / "weights").glob("*.pt"))
+    assert [p.name for p in sorted((style / "checkpoints").iterdir())] == ["step_00000002.pt", "step_00000003.pt"]
+    run_cfg = json.loads((style / "config.json").read_text())
+    assert run_cfg["command"] == "train-style" and run_cfg["source_weights"] == str(run / "weights")
+    assert [r["event"] for r in map(json.loads, (style / "log.jsonl").read_text().splitlines())] == ["final"]
+    # resume: a longer run continues from step 3 (--weights may be left out: the run's own source)
+    assert main(["train-style", "--out", str(style), "--steps", "4", "--no-progress", "--resume"]) == 0
+    assert load_weights(style / "weights")[0]["style_training"]["result"]["step"] == 4
+    # a new run never overwrites one, and a resumed run keeps its settings
+    assert main(["train-style", "--weights", str(run / "weights"), "--out", str(style), "--steps", "4"]) == 2
+    assert main(["train-style", "--out", str(style), "--steps", "5", "--lr", "0.1", "--resume"]) == 2
 
 
 def test_style_encoder_learns_to_recover_z_on_held_out_noise(random_data):
@@ -238,26 +249,33 @@ def test_style_trainer_checkpoint_resumes_exactly(random_data, tmp_path, augment
     from t2i_core.errors import UserError
     from t2i_core.models import Generator
     from t2i_core.train.gan_data import embedding_sampler
+    from t2i_core.config import to_dict
+    from t2i_core.train.run_folder import RunFolder
+    from t2i_core.train.style_config import RESUMABLE_CHANGES
     from t2i_core.train.style_trainer import StyleTrainConfig, StyleTrainer
 
     torch.manual_seed(0)
     g = Generator(GeneratorConfig(z_dim=8, embed_dim=32, proj_dim=8, ngf=8)).eval()
 
-    def make(steps, name, **kw):
+    def make(steps, name, resume=False, **kw):
         cfg = StyleTrainConfig(steps=steps, batch_size=8, eval_every=2, eval_size=16, standing_stats_batches=1,
-                               augment=augment, **kw)
-        return StyleTrainer(cfg, g, StyleEncoderConfig(z_dim=8, ndf=8), embedding_sampler(random_data),
-                            checkpoint=tmp_path / name / "style_checkpoint.pt", ckpt_every=2)
+                               augment=augment, ckpt_every=2, **kw)
+        folder = RunFolder(tmp_path / name)
+        latest = folder.start({"training": to_dict(cfg)}, resume=resume, resumable=RESUMABLE_CHANGES)
+        trainer = StyleTrainer(cfg, g, StyleEncoderConfig(z_dim=8, ndf=8), embedding_sampler(random_data),
+                               folder=folder)
+        return trainer, latest
 
-    full = make(5, "full")
+    full, _ = make(5, "full")
     full.train(progress=False)
-    make(3, "part").train(progress=False)  # "interrupted" after step 3 (saved at the end)
+    make(3, "part")[0].train(progress=False)  # "interrupted" after step 3 (saved at the end)
     with pytest.raises(UserError, match="different settings"):
-        make(5, "part", lr=1e-3).load_checkpoint()
-    resumed = make(5, "part")
-    assert resumed.load_checkpoint() == 3
+        make(5, "part", resume=True, lr=1e-3)
+    resumed, latest = make(5, "part", resume=True)
+    assert latest.name == "step_00000003.pt" and resumed.load(latest) == 3
     resumed.train(progress=False)
     assert resumed.step == full.step == 5 and resumed.history == full.history
+    assert all(torch.equal(a, b) for a, b in zip(resumed.S.parameters(), full.S.parameters()))
     a, b = full.S.state_dict(), resumed.S.state_dict()
     for k in a:
         assert torch.equal(a[k], b[k]), k

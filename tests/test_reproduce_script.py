@@ -53,6 +53,8 @@ def test_sequence_runs_then_resumes(tmp_path):
     out = _run(tmp_path, gan_steps=4)  # nothing left to train: G stays as it is, S resumes
     assert "==> train: finished earlier at step 4, skipped" in out
     assert "resuming train-style from step 4" in out
+    style = tmp_path / "runs/style"  # train-style's run folder; the model is its weights/
+    assert (style / "config.json").is_file() and list((style / "checkpoints").glob("step_*.pt"))
 
     from t2i_core import T2IPipeline
 

@@ -213,9 +213,10 @@ def test_train_text_runs_and_resumes_exactly(tiny_synthbirds, tmp_path, capsys):
     common = ["--data", tiny_synthbirds, "--preset", "tiny", "--threads", "1", "--no-progress"]
     assert _cli(*common, "--out", tmp_path / "a") == 0
     run = tmp_path / "a"
-    for name in ("config.json", "log.jsonl", "training.png", "checkpoints/last.pt",
+    for name in ("config.json", "log.jsonl", "training.png", "checkpoints/step_00000006.pt",
                  "weights/config.json", "weights/text_encoder.safetensors"):
         assert (run / name).is_file(), name
+    assert [p.name for p in sorted((run / "checkpoints").iterdir())] == ["step_00000003.pt", "step_00000006.pt"]
     meta = json.loads((run / "weights/config.json").read_text())
     assert set(meta["components"]) == {"text_encoder", "image_encoder"}
     assert 0.0 <= meta["evaluation"]["zero_shot_top1"] <= 1.0
@@ -223,8 +224,10 @@ def test_train_text_runs_and_resumes_exactly(tiny_synthbirds, tmp_path, capsys):
 
     assert _cli(*common, "--out", tmp_path / "b", "--stop-at", "3") == 0
     assert not (tmp_path / "b/weights").exists()
+    from t2i_core.text.loading import load_text_encoder
+    assert load_text_encoder(tmp_path / "b").cfg.embed_dim == 32  # a run in progress: its latest checkpoint
     assert _cli("--out", tmp_path / "b", "--resume", "--neighbour-group", "3") == 2  # tiny's is 2
-    assert "cannot change: ['neighbour_group']" in capsys.readouterr().err
+    assert "different settings (neighbour_group: 2 -> 3)" in capsys.readouterr().err
     # the run's own values may be repeated (scripts pass the same flags again on a rerun)
     assert _cli("--out", tmp_path / "b", "--resume", "--no-progress", "--neighbour-group", "2") == 0
     for comp in ("text_encoder", "image_encoder"):
@@ -234,15 +237,20 @@ def test_train_text_runs_and_resumes_exactly(tiny_synthbirds, tmp_path, capsys):
     steps = [r["step"] for r in map(json.loads, (tmp_path / "b/log.jsonl").read_text().splitlines())
              if "loss" in r]
     assert steps == list(range(1, 7))  # no duplicated rows after the resume
-
-    from t2i_core.text.loading import load_text_encoder
-    assert load_text_encoder(run).cfg.embed_dim == 32  # a run folder works too
+    assert load_text_encoder(run).cfg.embed_dim == 32  # a finished run folder works too
+    # --keep 1 rotates: only the newest checkpoint stays
+    assert _cli(*common, "--out", tmp_path / "c", "--keep", "1") == 0
+    assert [p.name for p in (tmp_path / "c/checkpoints").iterdir()] == ["step_00000006.pt"]
 
 
 def test_train_text_refuses_bad_setups(tiny_synthbirds, tmp_path, capsys):
     assert _cli("--data", tmp_path / "nope", "--out", tmp_path / "r", "--preset", "tiny") == 2
     assert "not found" in capsys.readouterr().err
     assert _cli("--out", tmp_path / "r2", "--resume") == 2
+    assert "nothing to resume" in capsys.readouterr().err
+    assert _cli("--data", tiny_synthbirds, "--out", tmp_path / "r2b", "--preset", "tiny", "--stop-at", "1") == 0
+    assert _cli("--data", tiny_synthbirds, "--out", tmp_path / "r2b", "--preset", "tiny") == 2
+    assert "already holds a run" in capsys.readouterr().err
     assert _cli("--data", tiny_synthbirds, "--out", tmp_path / "r3", "--preset", "tiny",
                 "--batch-size", "1") == 2
     for flag, value in (("--decay-fraction", "0"), ("--decay-fraction", "1.5"), ("--neighbour-pool", "0")):
