@@ -2,7 +2,7 @@
 
 The exact levers of the trainer's step — one shared D-trunk call for real+right / real+wrong, D
 frozen in the G step, channels_last — must reproduce the plain reference step of
-``benchmarks/bench_train.py`` (written there in straightforward fp32 PyTorch) for one step: same
+``t2i_core/train/reference_step.py`` (straightforward fp32 PyTorch) for one step: same
 losses, same updated weights (up to float rounding where the kernels sum in another order).
 """
 
@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import torch
+
+from t2i_core.train.reference_step import ReferenceStep
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 LR = 2e-4
@@ -79,7 +81,7 @@ def test_gan_step_levers_match_the_reference_in_the_default_layout(bt, tmp_path)
 
     tr, data = _trainer(bt, tmp_path)
     G1, D1, G2, D2 = (bt.plain_copy(m) for m in (tr.G, tr.D, tr.G, tr.D))
-    ref = bt.ReferenceStep(G1, D1)
+    ref = ReferenceStep(G1, D1)
     opt_g = torch.optim.Adam(G2.parameters(), LR, (0.5, 0.999))
     opt_d = torch.optim.Adam(D2.parameters(), LR, (0.5, 0.999))
     batch = next_batch(data, EpochSampler(len(data), 16))
@@ -100,7 +102,7 @@ def test_trainer_step_matches_the_plain_reference_step(bt, tmp_path):
 
     tr, data = _trainer(bt, tmp_path)
     G, D = bt.plain_copy(tr.G), bt.plain_copy(tr.D)
-    ref, sampler = bt.ReferenceStep(G, D), copy.deepcopy(tr.sampler)
+    ref, sampler = ReferenceStep(G, D), copy.deepcopy(tr.sampler)
     rng = torch.get_rng_state()
     out = tr.train_step()
     torch.set_rng_state(rng)
