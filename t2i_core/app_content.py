@@ -4,7 +4,14 @@ SynthFlowers, per the model's domain) for the style-transfer and probe tabs, and
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .data.domains import get_domain
 
 EXAMPLE_CAPTIONS = [
     "this bird has a red crown, blue wings and a yellow belly with a short beak",
@@ -69,20 +76,12 @@ def describe_content(content: dict, domain: str = "birds") -> str:
 def example_renders(folder, seed: int = 0, domain: str = "birds") -> list[tuple[str, str, str]]:
     """Write a few renders of ``domain`` as PNGs → [(path, true caption, probe captions)].
 
-    Returns [] when the domain has no renderer (MS-COCO) or it is unavailable (the app then
-    just has no image examples)."""
-    import numpy as np
-    from PIL import Image
-
+    Returns [] when the domain has no renderer (MS-COCO: the app then just has no image
+    examples)."""
     if domain not in ("birds", "flowers"):
         return []
-    try:
-        from .data.domains import get_domain
-
-        d = get_domain(domain)
-        data = d.data
-    except ImportError:
-        return []
+    d = get_domain(domain)
+    data = d.data
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     table = FLOWER_EXAMPLE_CONTENTS if domain == "flowers" else EXAMPLE_CONTENTS
@@ -123,8 +122,6 @@ def doc_paths(root) -> list[str]:
 def link_files(markdown: str, root) -> str:
     """Every `` `path` `` naming a document of the repository (under ``DOC_FOLDERS``) becomes a
     link the app serves; anything else, and code blocks, stay as they are."""
-    import re
-
     root = Path(root).resolve()
 
     def link(m):
@@ -161,8 +158,6 @@ def model_name(pipe) -> str:
 
 def about_markdown(pipe, repo_root=None) -> str:
     """The About tab: what the model is, its model card, the notebooks."""
-    import json
-
     root = Path(repo_root) if repo_root else Path(__file__).resolve().parent.parent
     info = pipe.describe()
     parts = ["## About\n",

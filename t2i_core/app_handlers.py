@@ -22,8 +22,14 @@ import time
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
+from gradio import utils as gradio_utils
+from PIL import Image
 
+from .data.images import array_to_pil, open_image
 from .errors import UserError
+from .files import atomic_write
+from .viz import bar_chart, gif_bytes, image_strip
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +125,6 @@ def as_caption_lines(value, notes: list) -> list[str]:
 def as_image(value):
     """Uploaded image (Gradio payload dict, the image editor's {background, layers, composite}
     payload, path, PIL image or array) → RGB PIL image."""
-    import numpy as np
-    from PIL import Image
-
-    from .data.images import open_image
-
     if isinstance(value, dict) and ("composite" in value or "background" in value):
         # the image editor's payload: the edited (cropped) canvas, else the upload itself
         value = value.get("composite") or value.get("background")
@@ -146,8 +147,6 @@ def as_image(value):
         raise user_error("the image must be an uploaded picture file")
     try:
         if isinstance(value, np.ndarray):
-            from .pipeline_utils import array_to_pil
-
             value = array_to_pil(value)
         return open_image(value, max_pixels=MAX_PIXELS, min_size=64)
     except UserError as exc:
@@ -160,9 +159,7 @@ def as_image(value):
 def uploaded_path(path) -> str:
     """A payload's path, only if it lies in Gradio's upload/cache folder: a client could name
     any server file in a hand-made payload, and handlers run with ``preprocess=False``."""
-    from gradio.utils import get_upload_folder
-
-    root = Path(get_upload_folder()).resolve()
+    root = Path(gradio_utils.get_upload_folder()).resolve()
     resolved = Path(str(path)).resolve()
     if root != resolved and root not in resolved.parents:
         raise user_error("the image must be uploaded to this app first")
@@ -210,8 +207,6 @@ _writes = [0]
 
 
 def _store(data: bytes, prefix: str, suffix: str) -> str:
-    from .files import atomic_write
-
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     path = OUT_DIR / f"{prefix}_{hashlib.sha256(data).hexdigest()[:20]}{suffix}"
     try:
@@ -241,8 +236,6 @@ def png_path(image, prefix: str = "bird") -> str:
 
 
 def gif_path(frames, prefix: str) -> str:
-    from .viz import gif_bytes
-
     return _store(gif_bytes(frames, scale=2), prefix, ".gif")
 
 
@@ -271,8 +264,6 @@ def text_frame(pipe, caption_a, caption_b, beta=0.5, seed=0):
 
 def text_strip(pipe, caption_a, caption_b, seed=0, steps=8):
     """The whole text interpolation: (strip PNG path, GIF path)."""
-    from .viz import image_strip
-
     notes = []
     a, b = as_caption(caption_a, "first caption"), as_caption(caption_b, "second caption")
     seed = as_int(seed, "seed", 0, MAX_SEED, notes, default=0)
@@ -296,8 +287,6 @@ def noise_frame(pipe, caption, seed_a=0, seed_b=1, alpha=0.5):
 
 def noise_strip(pipe, caption, seed_a=0, seed_b=1, steps=8):
     """The whole noise interpolation: (strip PNG path, GIF path)."""
-    from .viz import image_strip
-
     notes = []
     caption = as_caption(caption)
     seed_a = as_int(seed_a, "seed a", 0, MAX_SEED, notes, default=0)
@@ -334,10 +323,6 @@ def relative_scores(scores) -> list[float]:
 
 def image_key(photo) -> str:
     """A fingerprint of an image's pixels (the same picture re-uploaded gets the same key)."""
-    import hashlib
-
-    import numpy as np
-
     arr = np.asarray(photo.convert("RGB"))
     return hashlib.sha256(str(arr.shape).encode() + arr.tobytes()).hexdigest()
 
@@ -348,8 +333,6 @@ def match_scores(pipe, image, captions, known: dict | None = None):
     with its raw sigmoid. ``known``: {image_key: right caption} of the bundled examples; when
     the image is one of them and its right caption is among the lines, that entry gets
     ``"right_caption": true`` and the page says where it ranked."""
-    from .viz import bar_chart
-
     notes = []
     lines = as_caption_lines(captions, notes)
     photo = as_image(image)

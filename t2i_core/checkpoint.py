@@ -14,6 +14,10 @@ import json
 import os
 from pathlib import Path
 
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
 from .version import __version__
 from .errors import CheckpointError
 from .files import atomic_write, read_json_object
@@ -32,8 +36,6 @@ def _sha256(path: Path) -> str:
 
 def save_weights(folder, state_dicts: dict, config: dict) -> Path:
     """Write ``{name: state_dict}`` as safetensors plus ``config.json`` (``config`` is merged in)."""
-    from safetensors.torch import save_file
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
@@ -91,9 +93,6 @@ def read_config(folder) -> dict:
 
 def load_weights(folder, names=None) -> tuple[dict, dict]:
     """Return ``(config, {name: state_dict})`` for the listed components (default: all)."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     folder = Path(folder)
     config = read_config(folder)
     files = config.get("files", {})
@@ -126,15 +125,11 @@ def load_state_dict_strict(module, state_dict, name: str) -> None:
 
 def save_training_state(path, state: dict) -> Path:
     """Atomically ``torch.save`` a dict of tensors / numbers / strings (no objects)."""
-    import torch
-
     return atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_training_state(path) -> dict:
     """Load a training checkpoint with ``weights_only=True`` (never unpickles objects)."""
-    import torch
-
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")

@@ -17,11 +17,27 @@ import os
 import threading
 from pathlib import Path
 
+import numpy as np
+import torch
+
+from .checkpoint import load_state_dict_strict, load_weights, read_config, save_weights
+from .config import (
+    DiscriminatorConfig,
+    GeneratorConfig,
+    StyleEncoderConfig,
+    TextEncoderConfig,
+    from_dict,
+    preset,
+    to_dict,
+)
+from .data.images import array_to_pil, center_square, open_image, resize_square
 from .errors import CheckpointError, UserError
+from .models.discriminator import Discriminator
+from .models.generator import Generator
+from .models.style_encoder import StyleEncoder
 from .pipeline_utils import (
     LRU,
     MAX_IMAGES,
-    array_to_pil,
     caption_list,
     check_fraction,
     check_int,
@@ -31,6 +47,8 @@ from .pipeline_utils import (
     torch_threads,
     z_row,
 )
+from .text.alphabet import encode, prepare_caption
+from .text.char_cnn_rnn import CharCNNRNN
 
 COMPONENTS = ("text_encoder", "generator", "discriminator", "style_encoder")
 REQUIRED = ("text_encoder", "generator")
@@ -73,17 +91,6 @@ def how_to_get_weights(target=None) -> str:
 
 
 def _component_classes():
-    from .config import (
-        DiscriminatorConfig,
-        GeneratorConfig,
-        StyleEncoderConfig,
-        TextEncoderConfig,
-    )
-    from .models.discriminator import Discriminator
-    from .models.generator import Generator
-    from .models.style_encoder import StyleEncoder
-    from .text.char_cnn_rnn import CharCNNRNN
-
     return {"text_encoder": (TextEncoderConfig, CharCNNRNN, "text"),
             "generator": (GeneratorConfig, Generator, "generator"),
             "discriminator": (DiscriminatorConfig, Discriminator, "discriminator"),
@@ -113,9 +120,6 @@ class T2IPipeline:
     @classmethod
     def from_pretrained(cls, path=None) -> "T2IPipeline":
         """Load a weights folder (default: ``weights/synthbirds``)."""
-        from .checkpoint import load_state_dict_strict, load_weights, read_config
-        from .config import from_dict
-
         folder = Path(path) if path is not None else default_weights_dir()
         if not (folder / "config.json").is_file():
             where = "the bundled weights are not there" if path is None else "it is not a weights folder"
@@ -146,10 +150,6 @@ class T2IPipeline:
     @classmethod
     def from_preset(cls, name: str = "tiny", seed: int = 0) -> "T2IPipeline":
         """Randomly initialised networks of a preset (tests and the app's fast ``--tiny`` mode)."""
-        import torch
-
-        from .config import preset
-
         seed = check_int("seed", seed, 0, MAX_SEED)
         models, configs = {}, {}
         with torch.random.fork_rng(devices=[]):
@@ -163,9 +163,6 @@ class T2IPipeline:
 
     def save_pretrained(self, path) -> Path:
         """Write a weights folder (safetensors + config.json) that ``from_pretrained`` reads."""
-        from .checkpoint import save_weights
-        from .config import to_dict
-
         states = {name: m.state_dict() for name, m in self.models.items() if name in COMPONENTS}
         config = {**self.extra, "components": {n: to_dict(self.configs[n]) for n in states}}
         return save_weights(path, states, config)
@@ -201,8 +198,6 @@ class T2IPipeline:
     def make_z(self, seed: int, n: int = 1):
         """Latents [n, z_dim] ~ N(0, I) on CPU: row i comes from ``torch.Generator`` seeded with
         ``seed + i`` (StyleGAN's seed→latent convention), so rows never depend on ``n``."""
-        import torch
-
         seed = check_int("seed", seed, 0, MAX_SEED)
         n = check_int("n", n, 1, MAX_IMAGES)
         if seed + n - 1 > MAX_SEED:
@@ -213,8 +208,6 @@ class T2IPipeline:
 
     def clean(self, captions) -> list[str]:
         """Captions as the encoder reads them (Reed's cleaning); notices go to ``notices``."""
-        from .text.alphabet import prepare_caption
-
         max_len = int(self.configs["text_encoder"].max_len)
         captions = caption_list(captions)
         out = []
@@ -232,10 +225,6 @@ class T2IPipeline:
         return out
 
     def _embed_clean(self, cleaned: list[str]):
-        import torch
-
-        from .text.alphabet import encode
-
         encoder = self.models["text_encoder"]
         max_len = int(self.configs["text_encoder"].max_len)
 
@@ -252,8 +241,6 @@ class T2IPipeline:
     # ------------------------------------------------------------------ networks, one sample at a time
     def _draw(self, z, emb) -> list:
         """G(z_i, h_i) for each row, batch size 1 (bit-identical whatever the call's size)."""
-        import torch
-
         g = self.models["generator"]
         with torch.inference_mode(), torch_threads(self.inference_threads):
             return [to_pil(g(z[i : i + 1], emb[i : i + 1])[0]) for i in range(z.shape[0])]
@@ -261,8 +248,6 @@ class T2IPipeline:
     def draw_batch(self, z, emb, batch_size: int = 128):
         """G(z, h) as a float tensor [N, 3, H, W] in [−1, 1], in batches (for evaluation and
         scripts: many images at once; equal to the per-image path up to float rounding)."""
-        import torch
-
         g = self.models["generator"]
         with torch.inference_mode():
             return torch.cat([g(z[s:s + batch_size], emb[s:s + batch_size]).float()
@@ -270,8 +255,6 @@ class T2IPipeline:
 
     def style_batch(self, images, batch_size: int = 128):
         """ŝ = S(x) [N, z_dim] for a float tensor of images in [−1, 1], in batches."""
-        import torch
-
         s = self._need("style_encoder", "style transfer")
         with torch.inference_mode():
             return torch.cat([s(images[i:i + batch_size]).float() for i in range(0, len(images), batch_size)])
@@ -280,11 +263,6 @@ class T2IPipeline:
         """A PIL image, uint8 array or path → [1, 3, 64, 64] in [-1, 1]. ``crop="center"``
         takes the largest centred square first (a photo keeps its proportions); ``"squash"``
         resizes the whole image to a square as Reed's loader does."""
-        import numpy as np
-        import torch
-
-        from .data.images import center_square, open_image, resize_square
-
         if crop not in CROPS:
             raise UserError(f"unknown crop {crop!r}: choose one of {', '.join(CROPS)}")
         size = int(self.configs["generator"].image_size)
@@ -311,8 +289,6 @@ class T2IPipeline:
 
     def interpolate_text(self, caption_a: str, caption_b: str, steps: int = 8, seed: int = 0) -> list:
         """Fixed z (of ``seed``); the text embedding slides from caption a (β = 0) to b (β = 1)."""
-        import torch
-
         self._reset_notices()
         steps = check_int("steps", steps, 2, MAX_IMAGES)
         emb = self.embed([caption_a, caption_b])
@@ -333,8 +309,6 @@ class T2IPipeline:
 
     def interpolate_noise(self, caption: str, seed_a: int = 0, seed_b: int = 1, steps: int = 8) -> list:
         """Fixed caption; the latent slides (slerp) from seed a's z to seed b's z (§5.3)."""
-        import torch
-
         self._reset_notices()
         steps = check_int("steps", steps, 2, MAX_IMAGES)
         emb = self.embed([caption])
@@ -356,8 +330,6 @@ class T2IPipeline:
 
     def style_of(self, image, crop: str = "center"):
         """ŝ = S(x) [1, z_dim] for one image (§4.4); ``crop`` as in ``image_tensor``."""
-        import torch
-
         s = self._need("style_encoder", "style transfer")
         x = self.image_tensor(image, crop)
         with torch.inference_mode(), torch_threads(self.inference_threads):
@@ -375,8 +347,6 @@ class T2IPipeline:
 
     def match_scores(self, image, captions, crop: str = "center") -> list[float]:
         """sigmoid(D(x, φ(t))) per caption: how well the matching-aware D thinks each fits (§4.2)."""
-        import torch
-
         d = self._need("discriminator", "match scores")
         self._reset_notices()
         x = self.image_tensor(image, crop)
@@ -386,8 +356,6 @@ class T2IPipeline:
 
     def describe(self) -> dict:
         """A small summary for the app's About tab and the CLI."""
-        from .config import to_dict
-
         return {"source": self.source, "random_weights": self.random_weights,
                 "components": {n: to_dict(c) for n, c in self.configs.items()},
                 **{k: self.extra[k] for k in ("training", "dataset", "evaluation") if k in self.extra}}

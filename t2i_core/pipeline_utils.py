@@ -1,5 +1,6 @@
-"""Small helpers of ``T2IPipeline``: argument checks, slerp, an LRU cache, tensor ↔ PIL, and
-BatchNorm statistics for random-weight presets. No heavy imports at module level."""
+"""Small helpers of ``T2IPipeline``: argument checks, slerp, an LRU cache, tensor → PIL, and
+BatchNorm statistics for random-weight presets. (``array_to_pil``, which needs no torch, lives in
+``data/images.py`` so the app's handlers can use it without importing torch.)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 
+import torch
+from PIL import Image
+from torch.nn.modules.batchnorm import _BatchNorm
+
 from .errors import UserError
+from .text.alphabet import encode_batch
 
 MAX_IMAGES = 64  # per call: n, steps, number of captions
 
@@ -53,8 +59,6 @@ def torch_threads(n: int):
     share, and on a busy machine a second thread waits for a free core (measured on 2 cores with
     two other jobs: p90 45 ms at 2 threads, 6–10 ms at 1). One count for every call also keeps
     the pixels the same whatever thread count the caller's process uses."""
-    import torch
-
     if not n:
         yield
         return
@@ -69,8 +73,6 @@ def torch_threads(n: int):
 
 def z_row(seed: int, z_dim: int):
     """The latent of one seed: ~ N(0, I) [z_dim] from ``torch.Generator`` seeded with ``seed``."""
-    import torch
-
     return torch.randn(z_dim, generator=torch.Generator(device="cpu").manual_seed(int(seed)))
 
 
@@ -78,15 +80,11 @@ def make_z(seed: int, n: int, z_dim: int):
     """Latents [n, z_dim] on CPU: row i is ``z_row(seed + i)`` (StyleGAN's seed → latent
     convention), so a row never depends on ``n``. The one seed convention of the project: the
     pipeline and the app, ``evaluate`` and the trainer's sample grid all draw z this way."""
-    import torch
-
     return torch.stack([z_row(s, z_dim) for s in range(int(seed), int(seed) + int(n))])
 
 
 def slerp(a, b, t: float):
     """Spherical interpolation between latents ``a`` and ``b`` (lerp when nearly parallel)."""
-    import torch
-
     if t <= 0.0 or t >= 1.0:  # exact endpoints: frame 0 / last frame equal the seeds' own images
         return (a if t <= 0.0 else b).clone()
     cos = torch.dot(a, b) / (a.norm() * b.norm()).clamp_min(1e-12)
@@ -102,11 +100,6 @@ def standing_stats(models: dict, batches: int = 4, batch_size: int = 16) -> None
     Used for random-weight presets: with the default statistics (mean 0, var 1) eval-mode G of a
     freshly initialised network draws flat grey; after this its samples have contrast and vary
     with z, which keeps the fast demo and the tests meaningful."""
-    import torch
-    from torch.nn.modules.batchnorm import _BatchNorm
-
-    from .text.alphabet import encode_batch
-
     g, d, s = models["generator"], models.get("discriminator"), models.get("style_encoder")
     colors = ("red", "blue", "green", "yellow", "black", "white", "grey", "brown")
     captions = [f"this bird has a {a} crown and {b} wings" for a in colors for b in colors[:2]]
@@ -153,21 +146,5 @@ class LRU:
 
 def to_pil(x):
     """[3, H, W] in [-1, 1] → RGB PIL image."""
-    import torch
-    from PIL import Image
-
     arr = ((x.detach().float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
     return Image.fromarray(arr.permute(1, 2, 0).cpu().numpy(), mode="RGB")
-
-
-def array_to_pil(arr):
-    import numpy as np
-    from PIL import Image
-
-    if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3, 4)):
-        if arr.dtype != np.uint8:
-            if arr.dtype.kind == "f" and arr.size and arr.min() >= 0 and arr.max() <= 1:
-                arr = arr * 255.0
-            arr = np.clip(np.nan_to_num(arr.astype(np.float64)), 0, 255).round().astype(np.uint8)
-        return Image.fromarray(arr.squeeze(-1) if arr.ndim == 3 and arr.shape[2] == 1 else arr)
-    raise UserError(f"an image array must be H×W, H×W×3 or H×W×4, got shape {arr.shape}")

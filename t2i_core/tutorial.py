@@ -9,9 +9,29 @@ from __future__ import annotations
 
 import io
 import json
+import textwrap
 from pathlib import Path
 
-from .errors import UserError
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from . import pipeline
+from .checkpoint import save_weights
+from .config import preset as component_preset, to_dict
+from .data.images import open_image
+from .data.synthbirds import MARKER, make_dataset
+from .errors import CheckpointError, UserError
+from .eval.evaluate import Nets, roc_section
+from .eval.judge import default_judge_dir, load_judge
+from .eval.judge_train import train_judge
+from .eval.sources import EvalSource
+from .pipeline import T2IPipeline
+from .text.alphabet import clean_caption
+from .text.char_cnn_rnn import CharCNNRNN
+from .text.zero_shot import embed_captions
+from .train.gan_data import pool_sampler
+from .train.standing_stats import frozen_buffers
 
 
 # ----------------------------------------------------------------------------- data and weights
@@ -19,8 +39,6 @@ def ensure_dataset(root, *, images_per_class: int = 2, max_classes: int | None =
                    seed: int = 0, workers: int = 1) -> Path:
     """A SynthBirds folder at ``root`` made with these settings: reused when it already is
     (``synthbirds.json`` matches), else written with ``synthbirds.make_dataset``."""
-    from .data.synthbirds import MARKER, make_dataset
-
     root = Path(root)
     marker = root / MARKER
     if marker.is_file() and (root / "attributes.jsonl").is_file():
@@ -45,11 +63,9 @@ def has_component(folder, component: str) -> bool:
 
 
 def _candidates(weights, fallbacks):
-    from .pipeline import default_weights_dir
-
     if weights not in (None, "auto"):
         return [("the weights you chose", Path(weights))]
-    bundled = default_weights_dir()
+    bundled = pipeline.default_weights_dir()  # looked up on the module: tests replace it
     return [("the bundled weights", bundled)] + [
         (f"NOTICE: no bundled weights at {bundled}; using a model trained earlier in these notebooks",
          Path(f)) for f in fallbacks]
@@ -59,8 +75,6 @@ def load_pipeline(weights="auto", fallbacks=(), *, preset: str = "tiny", seed: i
     """``(T2IPipeline, notice)``: ``weights`` if given, else the bundled weights folder, else
     the first of ``fallbacks`` holding a generator, else ``from_preset(preset)`` (random weights).
     ``notice`` says in one line which one was loaded."""
-    from .pipeline import T2IPipeline, default_weights_dir
-
     if weights in ("tiny", "small", "reed"):
         return (T2IPipeline.from_preset(weights, seed=seed),
                 f"NOTICE: using randomly initialised '{weights}' networks (chosen in parameters)")
@@ -70,7 +84,7 @@ def load_pipeline(weights="auto", fallbacks=(), *, preset: str = "tiny", seed: i
         if weights not in (None, "auto"):
             raise UserError(f"{folder} is not a weights folder with a generator")
     return (T2IPipeline.from_preset(preset, seed=seed),
-            f"NOTICE: no trained weights found (the bundled {default_weights_dir()} is missing); "
+            f"NOTICE: no trained weights found (the bundled {pipeline.default_weights_dir()} is missing); "
             f"falling back to randomly initialised '{preset}' networks — pictures will be noise-like")
 
 
@@ -85,12 +99,6 @@ def text_encoder_folder(weights="auto", fallbacks=(), *, workdir=None, preset: s
                 return cand, f"{what} (text encoder): {cand}"
         if weights not in (None, "auto"):
             raise UserError(f"{folder} holds no text encoder")
-    import torch
-
-    from .checkpoint import save_weights
-    from .config import preset as component_preset, to_dict
-    from .text.char_cnn_rnn import CharCNNRNN
-
     if workdir is None:
         raise UserError("no trained text encoder found and no workdir to save a random one in")
     cfg = component_preset(preset, "text")
@@ -106,10 +114,6 @@ def text_encoder_folder(weights="auto", fallbacks=(), *, workdir=None, preset: s
 
 def load_or_train_judge(*, steps: int = 5, batch_size: int = 8, seed: int = 0):
     """``(judge, notice)``: the bundled attribute judge, else one trained for ``steps`` steps."""
-    from .errors import CheckpointError
-    from .eval.judge import default_judge_dir, load_judge
-    from .eval.judge_train import train_judge
-
     try:
         return load_judge(), f"judge: bundled ({default_judge_dir()})"
     except CheckpointError:
@@ -123,12 +127,6 @@ def load_or_train_judge(*, steps: int = 5, batch_size: int = 8, seed: int = 0):
 def caption_sampler(pipe, captions_per_image):
     """``sample(n, k, generator) -> [n, E]`` over φ of caption groups (one group per image):
     what ``StyleTrainer`` draws its text embeddings from."""
-    import torch
-
-    from .text.alphabet import clean_caption
-    from .text.zero_shot import embed_captions
-    from .train.gan_data import pool_sampler
-
     flat = [clean_caption(c) for group in captions_per_image for c in group]
     emb = embed_captions(pipe.models["text_encoder"], flat)   # batched: faster than pipe.embed
     counts = torch.tensor([len(g) for g in captions_per_image], dtype=torch.long)
@@ -147,11 +145,6 @@ def style_roc(pipe, *, n_images: int = 200, clusters: int = 20, seed: int = 0) -
     """§5.2 for ``pipe``'s style encoder on fresh renders of test classes, through
     ``eval.evaluate.roc_section``: ``{"pose": {...}, "background": {...}}`` each with
     ``fpr``, ``tpr``, ``auc``, plus ``"summary"`` (the section's numbers)."""
-    import numpy as np
-
-    from .eval.evaluate import Nets, roc_section
-    from .eval.sources import EvalSource
-
     real = EvalSource(None).real(n_images, np.random.default_rng([seed, 0]))
     curves: dict = {}
     summary = roc_section(Nets(pipe), real, {"roc_images": n_images, "clusters": clusters}, seed, curves)
@@ -168,8 +161,6 @@ def png_bytes(image) -> bytes:
 
 def uploaded_image(upload):
     """The first file of an ``ipywidgets.FileUpload`` as an RGB PIL image, or ``None``."""
-    from .data.images import open_image
-
     files = list(upload.value or ())
     if not files:
         return None
@@ -180,10 +171,6 @@ def trace_shapes(module, *inputs, names=None) -> list[tuple[str, tuple]]:
     """Run ``module(*inputs)`` once (no grad, buffers untouched) and return ``(stage, output
     shape)`` in call order. ``names``: the sub-modules to watch (default: the stages of
     ``blocks`` / ``trunk`` and the ``text_proj`` / ``head`` / ``out`` parts that exist)."""
-    import torch
-
-    from .train.standing_stats import frozen_buffers
-
     if names is None:
         names = []
         for prefix in ("text_proj", "trunk", "blocks", "head", "out"):
@@ -210,8 +197,6 @@ def trace_shapes(module, *inputs, names=None) -> list[tuple[str, tuple]]:
 
 def rows_figure(rows, *, row_labels=(), col_labels=(), title=None, scale: float = 1.1):
     """A matplotlib figure of image rows (like the paper's interpolation figures)."""
-    from matplotlib.figure import Figure
-
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
     fig = Figure(figsize=(scale * n_cols + (2.8 if row_labels else 0.2), scale * n_rows + 0.6))
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
@@ -235,8 +220,6 @@ def rows_figure(rows, *, row_labels=(), col_labels=(), title=None, scale: float 
 
 
 def _wrap(text: str, width: int = 34, lines: int = 3) -> str:
-    import textwrap
-
     return "\n".join(textwrap.wrap(str(text), width)[:lines])
 
 
@@ -244,8 +227,9 @@ class LivePlot:
     """Loss curves redrawn in place in a notebook output (``IPython.display`` handle)."""
 
     def __init__(self, keys, *, title: str = "losses", every: int = 1):
+        # lazy on purpose: IPython is not in requirements.txt (it comes with jupyterlab/ipywidgets),
+        # and only a live notebook needs it
         from IPython.display import display
-        from matplotlib.figure import Figure
 
         self.keys, self.every, self.steps = list(keys), max(1, int(every)), []
         self.values = {k: [] for k in self.keys}

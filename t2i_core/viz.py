@@ -12,9 +12,12 @@ import math
 import threading
 from pathlib import Path
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from PIL import Image
 
 from .errors import UserError
+from .files import atomic_write
 
 _MPL_LOCK = threading.Lock()  # matplotlib's text layout caches are not thread-safe
 
@@ -75,8 +78,6 @@ def gif_bytes(frames, *, duration_ms: int = 120, bounce: bool = True, scale: int
 
 def save_gif(frames, path, **kwargs) -> Path:
     """Write ``gif_bytes(frames, **kwargs)`` to ``path`` atomically; returns the path."""
-    from .files import atomic_write
-
     data = gif_bytes(frames, **kwargs)
     return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
@@ -93,9 +94,6 @@ def bar_chart(labels, values, *, title: str | None = None, xlabel: str = "score"
     """Horizontal bars, one per label (top to bottom in the given order) → RGB PIL image.
 
     Used for the discriminator probe: ``labels`` are captions, ``values`` are D's scores."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     labels = [shorten(label) for label in labels]
     values = [float(v) for v in values]
     if len(labels) != len(values) or not labels:

@@ -19,6 +19,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import ijson
+from tqdm.auto import tqdm
+
 from ..errors import UserError
 from .records import DataIndex, ProblemLog, Record, clean_captions
 
@@ -45,8 +48,6 @@ def looks_like_coco(root) -> bool:
 
 def _stream(path: Path, log: ProblemLog):
     """``(images {id: file_name}, captions {id: [raw]})`` of one caption file, read as a stream."""
-    import ijson
-
     images, captions = {}, {}
     try:
         with open(path, "rb") as f:
@@ -76,8 +77,6 @@ def _stream(path: Path, log: ProblemLog):
 
 def index_coco(root, *, max_images: int | None = None, progress: bool = False) -> DataIndex:
     """Index a COCO root (see the module docstring); ``max_images`` per split."""
-    from tqdm.auto import tqdm
-
     if max_images is not None and (isinstance(max_images, bool) or not isinstance(max_images, int)
                                    or max_images < 1):
         raise UserError(f"--max-images must be a whole number >= 1, got {max_images!r}")

@@ -12,7 +12,8 @@ Formats (detected from what is on disk):
 
 Bad data never crashes indexing: missing images, empty caption files, out-of-alphabet text and
 unreadable files are skipped or cleaned, counted, and named in ``DataIndex.problems``. Only a
-missing or unrecognisable dataset raises ``UserError``. Torch is imported by ``PairDataset`` only.
+missing or unrecognisable dataset raises ``UserError``. ``PairDataset`` (``pairs.py``, the torch
+view of an index) is re-exported here.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from .coco import index_coco, looks_like_coco
+from .hdf5 import find_hdf5, index_hdf5, is_hdf5
+from .images import resize_square
+from .pairs import PairDataset  # noqa: F401 - re-exported: the torch view of an index
+from .reed import index_cvpr, index_icml, looks_like_icml
 from .records import (ALL_SPLITS, FORMATS, SPLITS, DataIndex, ProblemLog, Record,  # noqa: F401
                       _map, clean_captions)
 
@@ -38,10 +44,6 @@ def _find_child_dataset(root: Path) -> str | None:
 
 def detect_format(root) -> str:
     """'cvpr', 'icml', 'hdf5' or 'coco' for ``root``; ``UserError`` with a hint when none fits."""
-    from .coco import looks_like_coco
-    from .hdf5 import find_hdf5, is_hdf5
-    from .reed import looks_like_icml
-
     root = Path(root)
     if not root.exists():
         raise UserError(f"dataset folder not found: {root}")
@@ -73,15 +75,9 @@ def open_dataset(root, *, image_dir=None, progress: bool = False, max_images: in
     if max_images is not None and fmt != "coco":
         raise UserError("--max-images is for MS-COCO folders (annotations/captions_*.json)")
     if fmt == "coco":
-        from .coco import index_coco
-
         return index_coco(root, max_images=max_images, progress=progress)
     if fmt == "hdf5":
-        from .hdf5 import index_hdf5
-
         return index_hdf5(root, progress=progress)
-    from .reed import index_cvpr, index_icml
-
     fn = index_cvpr if fmt == "cvpr" else index_icml
     return fn(root, image_dir=image_dir, progress=progress)
 
@@ -91,8 +87,6 @@ def load_image_array(index: DataIndex, idxs, size: int, *, workers: int | None =
     """Preload records ``idxs`` as ``np.uint8 [N, size, size, 3]`` (square resize, like Reed's
     loader). Unreadable images become mid-grey, go to ``index.bad_images`` and ``problems``;
     with ``return_ok=True`` a bool mask of the good rows is returned too."""
-    from .images import resize_square
-
     idxs = [int(i) for i in idxs]
     out = np.full((len(idxs), size, size, 3), 127, dtype=np.uint8)
     ok = np.ones(len(idxs), dtype=bool)
@@ -112,10 +106,3 @@ def load_image_array(index: DataIndex, idxs, size: int, *, workers: int | None =
             index.mark_bad(idxs[j], err)
     return (out, ok) if return_ok else out
 
-
-def __getattr__(name):  # PairDataset needs torch: import it only when asked for
-    if name == "PairDataset":
-        from .pairs import PairDataset
-
-        return PairDataset
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

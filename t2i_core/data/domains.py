@@ -9,12 +9,14 @@ flowers: one bloom or several).
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
 from ..errors import UserError
+from . import synthbirds, synthflowers
 from .flower_vocabulary import FLOWER_KEYS, FLOWER_VALUES
 from .vocabulary import CONTENT_KEYS, FACINGS, VALUES
+
+_DATA_MODULES = {m.__name__: m for m in (synthbirds, synthflowers)}
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class Domain:
     @property
     def data(self):
         """The dataset module (``all_classes``, ``make_splits``, ``sample_style``, ``render``...)."""
-        return importlib.import_module(self.module)
+        return _DATA_MODULES[self.module]
 
     def style_label(self, style: dict) -> str:
         """The categorical style attribute of a style dict."""

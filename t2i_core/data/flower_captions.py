@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import re
 
+from ..errors import UserError
 from .captions import distinct_captions
 from .flower_vocabulary import FLOWER_KEYS, check_flower
 
@@ -146,8 +147,6 @@ def parse_flower_caption(text: str) -> dict:
     around a yellow center"`` → ``{"petal": "pink", "center": "yellow", "shape": "pointed",
     "count": "five"}``. The centre colour is the one next to a centre word (before it, or after
     "the center is"); every other colour describes the petals."""
-    from ..errors import UserError
-
     if not isinstance(text, str):
         raise UserError(f"a caption must be text, got {type(text).__name__}")
     text = " " + re.sub(r"[^a-z0-9]+", " ", text.lower()) + " "

@@ -21,7 +21,9 @@ import os
 import threading
 from pathlib import Path
 
+import h5py
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..errors import UserError
 from .records import DataIndex, ProblemLog, Record, clean_captions
@@ -81,8 +83,6 @@ class Hdf5Images:
         self.__init__(state["path"])
 
     def read(self, loc: str) -> bytes:
-        import h5py
-
         with self._lock:  # h5py serialises access anyway; this keeps the handle logic safe
             if self._file is None or self._pid != os.getpid():
                 self._file = h5py.File(self.path, "r")
@@ -99,8 +99,6 @@ class Hdf5Images:
 def _read(gid, name: bytes):
     """Read a small dataset through h5py's low-level API (several times faster than
     ``group[name][()]``, which matters for the ~59,000 items of birds.hdf5). None if absent."""
-    import h5py
-
     try:
         ds = h5py.h5d.open(gid, name)
     except KeyError:  # no such dataset in this item
@@ -120,8 +118,6 @@ def _read(gid, name: bytes):
 def _read_item(group_id, item: str, loc: str, class_of: dict, log: ProblemLog):
     """(image name, class, caption, embedding or None) of one item group, or None if unusable.
     The port names items ``<image name>_<c>``; ``name`` is read only when the key differs."""
-    import h5py
-
     base, sep, c = item.rpartition("_")
     try:
         gid = h5py.h5g.open(group_id, item.encode())
@@ -164,9 +160,6 @@ def _merge(entries, key, split, log) -> Record | None:
 
 def index_hdf5(root, *, progress: bool = False) -> DataIndex:
     """Index an aelnouby-style ``birds.hdf5`` / ``flowers.hdf5`` file."""
-    import h5py
-    from tqdm.auto import tqdm
-
     path = find_hdf5(root)
     log = ProblemLog()
     try:

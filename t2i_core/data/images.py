@@ -196,3 +196,14 @@ def center_square(im: Image.Image) -> Image.Image:
     side = min(w, h)
     left, top = (w - side) // 2, (h - side) // 2
     return im.crop((left, top, left + side, top + side))
+
+
+def array_to_pil(arr) -> Image.Image:
+    """A uint8 or float image array (H×W, H×W×1/3/4; floats in [0, 1] or [0, 255]) → PIL image."""
+    if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3, 4)):
+        if arr.dtype != np.uint8:
+            if arr.dtype.kind == "f" and arr.size and arr.min() >= 0 and arr.max() <= 1:
+                arr = arr * 255.0
+            arr = np.clip(np.nan_to_num(arr.astype(np.float64)), 0, 255).round().astype(np.uint8)
+        return Image.fromarray(arr.squeeze(-1) if arr.ndim == 3 and arr.shape[2] == 1 else arr)
+    raise UserError(f"an image array must be H×W, H×W×3 or H×W×4, got shape {arr.shape}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import Dataset
 
 from ..errors import UserError
@@ -89,8 +90,6 @@ class PairDataset(Dataset):
             arr = self.images[self._row_of[i]]
             if arr.shape[0] == self.load_size and arr.shape[1] == self.load_size:
                 return arr
-            from PIL import Image
-
             return np.asarray(resize_square(Image.fromarray(arr), self.load_size))
         im = self.index.load_image(i, min_size=self.load_size)
         return np.asarray(resize_square(im, self.load_size), dtype=np.uint8)

@@ -9,13 +9,16 @@ import json
 import os
 import unicodedata
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..errors import UserError
 from ..text.alphabet import CHAR_TO_INDEX, clean_caption
+from .images import open_image, verify_image
 
 SPLITS = ("train", "val", "test")
 ALL_SPLITS = SPLITS + ("trainval", "all")
@@ -150,8 +153,6 @@ class DataIndex:
 
     def load_image(self, i: int, *, min_size: int | None = None):
         """Record ``i``'s picture as an RGB PIL image (``UserError`` if unreadable)."""
-        from .images import open_image
-
         try:
             return open_image(self.image_source(i), min_size=min_size)
         except UserError as exc:
@@ -177,8 +178,6 @@ class DataIndex:
     def check_images(self, *, progress: bool = False, workers: int | None = None) -> int:
         """Decode every image cheaply (JPEG at 1/8 scale); name unreadable ones in ``problems``.
         Returns how many are unreadable."""
-        from .images import verify_image
-
         def check(i):
             try:
                 return i, verify_image(self.image_source(i))
@@ -228,8 +227,6 @@ def _read_attributes(path: Path, log: ProblemLog) -> dict[str, dict]:
 
 def _map(fn, items, workers, progress, desc):
     """Map with an optional thread pool (PIL and h5py release the GIL) and a tqdm bar."""
-    from tqdm.auto import tqdm
-
     items = list(items)
     workers = min(4, os.cpu_count() or 1) if workers is None else max(1, int(workers))
     bar = tqdm(total=len(items), desc=desc, disable=not progress, unit="img", leave=False)
@@ -239,8 +236,6 @@ def _map(fn, items, workers, progress, desc):
                 yield fn(it)
                 bar.update()
             return
-        from concurrent.futures import ThreadPoolExecutor
-
         with ThreadPoolExecutor(workers) as pool:
             for res in pool.map(fn, items, chunksize=1):
                 yield res

@@ -26,6 +26,8 @@ import os
 from pathlib import Path
 
 import numpy as np
+import torchfile
+from tqdm.auto import tqdm
 
 from ..errors import UserError
 from ..text.alphabet import decode
@@ -137,8 +139,6 @@ def _locate_cvpr_images(root: Path, classes: list[str], image_dir):
 
 def index_cvpr(root, *, image_dir=None, progress: bool = False) -> DataIndex:
     """Index Reed's cvpr2016 layout (CUB or Oxford-102 flavour) or a SynthBirds folder."""
-    from tqdm.auto import tqdm
-
     root = Path(root)
     log = ProblemLog()
     text_dir = root / "text_c10"
@@ -212,8 +212,6 @@ def _get(table, key):
 
 def read_t7(path) -> tuple[str, np.ndarray | None, list[str]]:
     """One icml2016 table -> (img, embeddings [n, E] float32 or None, raw decoded captions)."""
-    import torchfile
-
     try:
         t = torchfile.load(str(path))
     except Exception as exc:  # noqa: BLE001 - torchfile raises many kinds on bad files
@@ -245,8 +243,6 @@ def _resolve_icml_image(img: str, bases: list[Path]) -> tuple[Path | None, Path 
 
 def index_icml(root, *, image_dir=None, progress: bool = False) -> DataIndex:
     """Index Reed's icml2016 caption data (``cub_icml`` / ``flowers_icml``)."""
-    from tqdm.auto import tqdm
-
     root = Path(root)
     log = ProblemLog()
     files = [(e.name, f) for e in _t7_dirs(root)

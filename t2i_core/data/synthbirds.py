@@ -10,9 +10,11 @@ Drawing lives in ``render.py``, caption writing and parsing in ``captions.py``.
 
 from __future__ import annotations
 
+import colorsys
 import itertools
 import json
 import math
+import multiprocessing as mp
 import os
 import shutil
 import struct
@@ -20,8 +22,13 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from ..errors import UserError
+from ..files import atomic_write
+from .captions import check_style
+from .captions import make_captions as _make_captions
+from .render import position_range, render_bird
 from .vocabulary import (BEAKS, COLORS, CONTENT_KEYS, FACINGS, SCENE_HSV, SCENES, VALUES,  # noqa: F401
                          check_content)
 
@@ -62,8 +69,6 @@ def parse_class(name: str) -> dict:
 
 # ----------------------------------------------------------------------------- style
 def _hsv_to_rgb(h: float, s: float, v: float) -> list[int]:
-    import colorsys
-
     r, g, b = colorsys.hsv_to_rgb((h % 360) / 360.0, s, v)
     return [int(round(255 * c)) for c in (r, g, b)]
 
@@ -73,8 +78,6 @@ def sample_style(rng) -> dict:
 
     ``background_rgb`` is the mean RGB of the rendered background (render.py matches it);
     ``detail_seed`` fixes the scene's clouds / leaves / ripples / pebbles."""
-    from .render import position_range
-
     facing = FACINGS[int(rng.integers(2))]
     tilt = round(float(rng.uniform(-TILT_RANGE, TILT_RANGE)), 2)
     scale = round(float(rng.uniform(*SCALE_RANGE)), 4)
@@ -90,17 +93,13 @@ def sample_style(rng) -> dict:
 
 def render(content, style, size: int = 64) -> np.ndarray:
     """Draw one bird over its scene: uint8 array (size, size, 3). See render.py."""
-    from .render import render_bird
-
     return render_bird(content, style, size=size)
 
 
 def make_captions(content, rng, n: int = 10, style: str = "rich") -> list[str]:
     """``n`` distinct CUB-like captions of ``content`` (lowercase, Reed's alphabet) in caption
     ``style`` (``rich`` or ``plain``). See captions.py."""
-    from .captions import make_captions as _make
-
-    return _make(content, rng, n=n, style=style)
+    return _make_captions(content, rng, n=n, style=style)
 
 
 # ----------------------------------------------------------------------------- splits
@@ -205,8 +204,6 @@ def prepare_out(out, marker: str, images_per_class, seed, size, workers, max_cla
 
 def write_lists(out: Path, marker: str, meta: dict, lists: dict) -> None:
     """The marker (``meta`` as JSON) and the split files ``{allclasses: [...], ...}``."""
-    from ..files import atomic_write
-
     atomic_write(out / marker, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2) + "\n",
                                                                 encoding="utf-8"))
     for fname, names in lists.items():
@@ -247,8 +244,6 @@ def _write(path: Path, data: bytes) -> None:
 def _render_class(task) -> list[dict]:
     """Worker: render, caption and write every image of one class; return attribute records."""
     class_index, name, n_images, seed, size, out, caption_style = task
-    from .captions import make_captions as _captions
-
     content = parse_class(name)
     img_dir, txt_dir = Path(out, "images", name), Path(out, "text_c10", name)
     img_dir.mkdir(parents=True, exist_ok=True)
@@ -258,7 +253,7 @@ def _render_class(task) -> list[dict]:
         rng = image_rng(seed, class_index, j)
         style = sample_style(rng)
         pixels = render(content, style, size=size)
-        captions = _captions(content, rng, n=10, style=caption_style)
+        captions = _make_captions(content, rng, n=10, style=caption_style)
         stem = f"{name}_{j:04d}"
         _write(img_dir / f"{stem}.png", png_bytes(pixels))
         _write(txt_dir / f"{stem}.txt", ("\n".join(captions) + "\n").encode("utf-8"))
@@ -281,8 +276,6 @@ def make_dataset(out, images_per_class: int = 10, seed: int = 0, size: int = 64,
     Same ``seed`` → same bytes, whatever ``workers`` is. ``max_classes`` writes a deterministic
     subset of classes spread over train/val/test (every split file is still written).
     ``captions``: caption style, ``rich`` or ``plain`` (captions.py; recorded in the marker)."""
-    from .captions import check_style
-
     check_style(captions)
     out, splits, chosen, workers = prepare_out(out, MARKER, images_per_class, seed, size, workers,
                                                max_classes, make_splits)
@@ -304,16 +297,12 @@ def run_tasks(worker, tasks, jsonl_path: Path, workers: int, progress: bool, tot
               desc: str = "SynthBirds") -> None:
     """Run ``worker`` on every class task (in a Pool when workers > 1) and write the records it
     returns to ``jsonl_path`` in task order (atomically: a partial file until the end)."""
-    from tqdm import tqdm
-
     tmp = jsonl_path.with_suffix(".jsonl.partial")
     bar = tqdm(total=total, unit="img", desc=desc, disable=not progress)
     with open(tmp, "w", encoding="utf-8") as fh:
         if workers <= 1:
             _write_records(map(worker, tasks), fh, bar)
         else:
-            import multiprocessing as mp
-
             chunk = max(1, min(8, math.ceil(len(tasks) / (workers * 4))))
             with mp.get_context().Pool(min(workers, len(tasks))) as pool:
                 _write_records(pool.imap(worker, tasks, chunksize=chunk), fh, bar)

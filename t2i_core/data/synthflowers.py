@@ -19,12 +19,16 @@ Drawing lives in ``flower_render.py``, caption writing in ``flower_captions.py``
 
 from __future__ import annotations
 
+import io
 import itertools
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ..errors import UserError
+from .flower_captions import make_captions as _make_captions
+from .flower_render import SCALE_RANGE, render_flower
 from .flower_vocabulary import (BACKDROP_HSV, BACKDROPS, FLOWER_KEYS, FLOWER_VALUES,
                                 check_flower)
 from .synthbirds import (_hsv_to_rgb, _write, image_rng, prepare_out, run_tasks,
@@ -70,8 +74,6 @@ def folder_name(class_index: int) -> str:
 def sample_style(rng) -> dict:
     """Draw a style (never in captions): position, scale, rotation, squash, blooms, leaves,
     backdrop and its mean colour, light; ``detail_seed`` fixes texture, leaves and extra blooms."""
-    from .flower_render import SCALE_RANGE
-
     scale = round(float(rng.uniform(*SCALE_RANGE)), 4)
     margin = 0.5 * scale + 0.08  # keep most of the main bloom in the frame
     x = round(float(rng.uniform(margin, 1 - margin)), 4)
@@ -89,16 +91,12 @@ def sample_style(rng) -> dict:
 
 def render(content, style, size: int = 64) -> np.ndarray:
     """Draw one flower image: uint8 array (size, size, 3). See flower_render.py."""
-    from .flower_render import render_flower
-
     return render_flower(content, style, size=size)
 
 
 def make_captions(content, rng, n: int = 10) -> list[str]:
     """``n`` distinct Oxford-102-like captions of ``content``. See flower_captions.py."""
-    from .flower_captions import make_captions as _make
-
-    return _make(content, rng, n=n)
+    return _make_captions(content, rng, n=n)
 
 
 def make_splits(seed: int = 0) -> dict[str, list[str]]:
@@ -109,10 +107,6 @@ def make_splits(seed: int = 0) -> dict[str, list[str]]:
 
 # ----------------------------------------------------------------------------- writing
 def jpeg_bytes(pixels: np.ndarray) -> bytes:
-    import io
-
-    from PIL import Image
-
     buf = io.BytesIO()
     Image.fromarray(pixels).save(buf, format="JPEG", quality=JPEG_QUALITY)
     return buf.getvalue()

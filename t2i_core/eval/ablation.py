@@ -16,18 +16,27 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
+from ..data.dataset import DataIndex, open_dataset
 from ..errors import UserError
+from ..files import atomic_write
+from ..pipeline import T2IPipeline
+from ..text.cache import load_embeddings
+from ..train import distributed as du
+from ..train import gan_trainer
+from ..train.gan_config import recipe_settings
+from ..train.gan_data import load_split
+from ..train.style_trainer import StyleTrainConfig, train_style
 from .ablation_report import VARIANTS, claims, write_markdown
+from .evaluate import _resolve_judge, evaluate
+from .report import save_grid
+from .sources import EvalSource
 
 
 def load_training_data(data, text_encoder, *, split: str = "trainval", load_size: int = 76,
                        cache_dir=None, progress: bool = True):
     """(index, GANData, text encoder (config, state) | None, run info) — shared by all variants."""
-    from ..text.cache import load_embeddings
-    from ..data.dataset import DataIndex, open_dataset
-    from ..train import distributed as du
-    from ..train.gan_data import load_split
-
     index = data if isinstance(data, DataIndex) else open_dataset(data, progress=progress)
     dist = du.init_from_env("cpu")
     emb, offsets, te, info, _ = load_embeddings(str(text_encoder) if text_encoder else None, index, dist,
@@ -40,15 +49,12 @@ def load_training_data(data, text_encoder, *, split: str = "trainval", load_size
 def train_variant(variant: str, gan_data, te, info, run_dir, *, steps: int, seed: int,
                   preset: str, batch_size: int, progress: bool, overrides: dict | None = None) -> Path:
     """Train one variant with ``Trainer`` and return its exported weights folder."""
-    from ..train.gan_config import recipe_settings
-    from ..train.gan_trainer import GANTrainConfig, Trainer
-
     # the paper's exact recipe (Reed et al. 2016 §5), then the caller's overrides
     settings = {**recipe_settings("paper"), **(overrides or {})}
-    cfg = GANTrainConfig(variant=variant, preset=preset, steps=steps, seed=seed,
+    cfg = gan_trainer.GANTrainConfig(variant=variant, preset=preset, steps=steps, seed=seed,
                          batch_size=batch_size, sample_every=0, ckpt_every=0, keep=1,
                          device="cpu", **settings)
-    trainer = Trainer(cfg, gan_data, run_dir, text_encoder=te, run_info=info, progress=progress)
+    trainer = gan_trainer.Trainer(cfg, gan_data, run_dir, text_encoder=te, run_info=info, progress=progress)
     result = trainer.train()
     if "weights" not in result:
         raise UserError(f"training {variant} wrote no weights folder")
@@ -60,8 +66,6 @@ def train_style_encoder(weights: Path, out: Path, *, steps: int, seed: int, prog
     """S on the G of ``weights`` with the ``train-style`` workflow in run folder ``out``; returns
     the weights folder with S (``batch_size``: G samples per step and per standing-statistics
     batch; None = its default)."""
-    from ..train.style_trainer import StyleTrainConfig, train_style
-
     cfg = StyleTrainConfig(steps=steps, seed=seed)
     if batch_size is not None:
         cfg.batch_size = batch_size
@@ -74,10 +78,6 @@ def run_ablation(*, data, steps: int, out, text_encoder=None, style_steps: int |
                  overrides: dict | None = None) -> dict:
     """Train, style-train and evaluate every variant; write the report. Returns
     ``{"results": {variant: evaluate dict}, "claims": [...], "report": path}``."""
-    from .. import T2IPipeline
-    from .evaluate import _resolve_judge, evaluate
-    from .report import save_grid
-
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown or not variants:
         raise UserError(f"unknown variants {unknown}: choose from {', '.join(VARIANTS)}")
@@ -114,8 +114,6 @@ def run_ablation(*, data, steps: int, out, text_encoder=None, style_steps: int |
     report = write_markdown(results, out, settings=settings, grids=grids, timing=timing)
     summary = {"settings": settings, "seconds_per_variant": timing, "results": results,
                "claims": claims(results), "report": str(report)}
-    from ..files import atomic_write
-
     text = json.dumps(summary, indent=2, default=str)
     atomic_write(out / "ablation.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return summary
@@ -123,10 +121,6 @@ def run_ablation(*, data, steps: int, out, text_encoder=None, style_steps: int |
 
 def _sample_images(pipe, result) -> list:
     """Four test-class captions × 8 seeds (the same captions and seeds for every variant)."""
-    import numpy as np
-
-    from .sources import EvalSource
-
     captions = EvalSource(None).captions(4, np.random.default_rng(2016))
     images = []
     for caption in captions:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from ..files import atomic_write
 from .report import fmt, markdown_table
 
 VARIANTS = ("gan", "gan-cls", "gan-int", "gan-int-cls")
@@ -127,7 +128,5 @@ def write_markdown(results: dict, out_dir, *, settings: dict, grids: dict,
     for name in VARIANTS:
         if name in grids:
             lines += [f"### {name}", "", f"![{name}]({grids[name]})", ""]
-    from ..files import atomic_write
-
     text = "\n".join(lines)
     return atomic_write(Path(out_dir) / "ablation.md", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

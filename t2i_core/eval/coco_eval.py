@@ -21,7 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..pipeline_utils import make_z
+from ..text import zero_shot
+from ..text.retrieval import retrieval_eval
 from . import metrics as M
+from .report import save_grid, to_uint8
 
 QUICK_IMAGES, FULL_IMAGES = 32, 1000
 NOTE = ("MS-COCO has no attributes to judge: text match, style transfer, §5.2 and diversity are "
@@ -33,11 +37,6 @@ def evaluate_coco(pipeline, index, theta, *, z_seed: int, batch: int, quick: boo
     """The figures above for ``pipeline`` on ``index``'s held-out split; ``theta``: the image
     encoder (``evaluate.image_encoder_of``), ``z_seed``: the first z seed of the generated
     images (``evaluate.section_seed``), ``batch``: G's batch size."""
-    from ..pipeline_utils import make_z
-    from ..text.retrieval import retrieval_eval
-    from ..text.zero_shot import embed_images, split_images
-    from .report import save_grid, to_uint8
-
     say = log or (lambda msg: None)
     start = time.time()
     if theta is None:
@@ -48,15 +47,15 @@ def evaluate_coco(pipeline, index, theta, *, z_seed: int, batch: int, quick: boo
     if len(ids) < 4:
         raise UserError(f"{index.root}: at least 4 held-out (val) images with captions are needed, found {len(ids)}")
     say(f"retrieval on {len(ids)} held-out images ...")
-    real = split_images(index, ids, theta.cfg.image_size)
+    real = zero_shot.split_images(index, ids, theta.cfg.image_size)
     retrieval = retrieval_eval(pipeline.models["text_encoder"], theta, index, "test", images=real, n_images=n)
     say("Fréchet distance in θ's features ...")
     rng = np.random.default_rng([seed, 6])
     captions = [index.records[i].captions[int(rng.integers(len(index.records[i].captions)))] for i in ids]
     emb = pipeline.embed(captions)
     fake = to_uint8(pipeline.draw_batch(make_z(z_seed, len(ids), pipeline.z_dim), emb, batch))
-    reference, floor = M.frechet_reference(embed_images(theta, real).double().numpy())
-    fd = M.frechet_distance(embed_images(theta, fake).double().numpy(), reference)
+    reference, floor = M.frechet_reference(zero_shot.embed_images(theta, real).double().numpy())
+    fd = M.frechet_distance(zero_shot.embed_images(theta, fake).double().numpy(), reference)
     result = {"text_encoder": {**retrieval, "source": "computed"},
               "crispness": {"frechet_image_encoder": round(float(fd), 3),
                             "frechet_image_encoder_floor": round(float(floor), 3), "n_images": len(ids)},

@@ -39,11 +39,21 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from ..checkpoint import load_weights, save_weights
+from ..data.dataset import DataIndex, open_dataset
 from ..data.degrade import degrade_for_eval
-from ..errors import UserError
+from ..data.domains import get_domain
+from ..errors import CheckpointError, UserError
 from ..pipeline_utils import make_z
+from ..text.loading import load_image_encoder
+from ..text.zero_shot import zero_shot_eval
 from . import metrics as M
+from .coco_eval import evaluate_coco
+from .judge import Judge, load_judge, uint8_to_tensor
+from .judge_train import render_fingerprint
+from .report import write_outputs
 from .sources import EvalSource
 
 FULL = dict(judge_images=1000, captions=200, per_caption=4, transfer=300, roc_images=1000,
@@ -67,8 +77,6 @@ class Nets:
         self.z_dim = int(pipeline.z_dim)
 
     def embed(self, captions: list[str]):
-        import torch
-
         return torch.cat([self.pipe.embed(captions[s:s + 64]) for s in range(0, len(captions), 64)])
 
     def z(self, n: int, seed: int):
@@ -80,8 +88,6 @@ class Nets:
         return self.pipe.draw_batch(z, emb, BATCH)
 
     def style(self, images_uint8):
-        from .judge import uint8_to_tensor
-
         return self.pipe.style_batch(uint8_to_tensor(images_uint8), BATCH)
 
 
@@ -104,8 +110,6 @@ def _r(x, nd: int = 4):
 
 def judge_section(judge, real, domain) -> dict:
     """The judge's accuracy on real images with known truth (mean over categorical attributes)."""
-    from .judge import uint8_to_tensor
-
     if real is None:
         stored = (getattr(judge, "evaluation", None) or {}).get("accuracy_on_real")
         return {"accuracy_on_real": _r(stored), "source": "stored",
@@ -144,8 +148,6 @@ def load_human_captions(path, domain: str = "birds") -> tuple[list[str], list[di
     """Captions and intended attributes from a JSONL file, one object a line:
     ``{"caption": "...", "attributes": {"crown": "red", "beak": "short"}}`` (blank lines skipped);
     the attributes are ``domain``'s (birds, flowers)."""
-    from ..data.domains import get_domain
-
     values = get_domain(domain).values
     path = Path(path)
     try:
@@ -243,8 +245,6 @@ def crispness(nets, judge, source, real, sizes, seed) -> dict:
     """Fréchet distance in the judge's penultimate features between G's images for test-class
     captions and real renders of the test classes, with its floor: the same distance between
     two disjoint halves of the real renders (what a perfect G would score at this size)."""
-    from .judge import uint8_to_tensor
-
     if real is None or len(real.images) < 4:
         return {"frechet_judge": None, "frechet_judge_floor": None,
                 "note": "no real renders to compare with"}
@@ -348,11 +348,6 @@ def _find_key(tree, key, depth: int = 0):
 
 def image_encoder_of(pipeline):
     """θ from the pipeline, or from its weights folder when the folder ships ``image_encoder``."""
-    from pathlib import Path
-
-    from ..errors import CheckpointError
-    from ..text.loading import load_image_encoder
-
     enc = pipeline.models.get("image_encoder")
     if enc is not None:
         return enc
@@ -369,8 +364,6 @@ def image_encoder_of(pipeline):
 
 
 def text_encoder_section(pipeline, source, sizes, seed) -> dict:
-    from ..text.zero_shot import zero_shot_eval
-
     encoder = image_encoder_of(pipeline)
     if encoder is None:
         stored = _find_key(pipeline.extra, "zero_shot_top1")
@@ -390,8 +383,6 @@ def text_encoder_section(pipeline, source, sizes, seed) -> dict:
 
 
 def _resolve_judge(judge, domain: str = "birds"):
-    from .judge import Judge, load_judge
-
     if judge is None or isinstance(judge, (str, bytes)) or hasattr(judge, "__fspath__"):
         judge = load_judge(judge, domain=domain)
     if not isinstance(judge, Judge) and not hasattr(judge, "predict_tensor"):
@@ -405,8 +396,6 @@ def _resolve_judge(judge, domain: str = "birds"):
 
 def _judge_current(judge, say):
     """Was the judge trained on today's renderer? (``None``: the judge does not record it.)"""
-    from .judge_train import render_fingerprint
-
     stored = (getattr(judge, "evaluation", None) or {}).get("render_fingerprint")
     if stored is None:
         return None
@@ -434,15 +423,11 @@ def evaluate(pipeline, *, data=None, judge=None, quick: bool = False, out_dir=No
     start, sizes = time.time(), (QUICK if quick else FULL)
     dataset_info = getattr(pipeline, "extra", {}).get("dataset") or {}
     if data is not None or dataset_info.get("format") == "coco":
-        from ..data.dataset import DataIndex, open_dataset
-
         if data is None:
             raise UserError("this model was trained on MS-COCO: pass its COCO folder with --data "
                             "(evaluation uses the held-out val images)")
         data = data if isinstance(data, DataIndex) else open_dataset(data)
         if data.format == "coco":
-            from .coco_eval import evaluate_coco
-
             return evaluate_coco(pipeline, data, image_encoder_of(pipeline), z_seed=section_seed(seed, 6),
                                  batch=BATCH, quick=quick, seed=seed, out_dir=out_dir, log=say)
     source = EvalSource(data, dataset_info=dataset_info)
@@ -480,8 +465,6 @@ def evaluate(pipeline, *, data=None, judge=None, quick: bool = False, out_dir=No
     if source.warnings:
         result["meta"]["warnings"] = list(source.warnings)
     if out_dir is not None:
-        from .report import write_outputs
-
         result["meta"]["report"] = str(write_outputs(result, out_dir, figures, curves))
         say(f"report written to {result['meta']['report']}")
     return result
@@ -490,8 +473,6 @@ def evaluate(pipeline, *, data=None, judge=None, quick: bool = False, out_dir=No
 def store_evaluation(folder, result: dict) -> None:
     """Put ``result`` into the weights folder's ``config.json`` ``evaluation`` section, re-saved
     through ``checkpoint.save_weights`` so the SHA-256 bookkeeping stays right."""
-    from ..checkpoint import load_weights, save_weights
-
     config, states = load_weights(folder)
     evaluation = {**(config.get("evaluation") or {}), **result}
     keep = {k: v for k, v in config.items() if k not in ("files", "format_version", "package_version")}

@@ -18,6 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from ..checkpoint import load_state_dict_strict, load_weights, save_weights
+from ..config import from_dict, to_dict
+from ..data.domains import get_domain
 from ..errors import CheckpointError, UserError
 
 FACINGS = ("left", "right")
@@ -44,17 +53,12 @@ class JudgeConfig:
 def class_values(domain: str = "birds") -> dict:
     """The label set of each categorical head, in the order of its logits: the domain's content
     attributes, then its categorical style attribute."""
-    from ..data.domains import get_domain
-
     d = get_domain(domain)
     return {**{k: tuple(d.values[k]) for k in d.content_keys}, d.style_key: tuple(d.style_values)}
 
 
 def build_model(cfg: JudgeConfig, values: dict):
     """The judge network: ``forward(x [B,3,H,W] in [−1,1]) -> {attr: logits, "background": [B,3] in [0,1]}``."""
-    import torch
-    from torch import nn
-
     if len(cfg.channels) != len(cfg.downsample):
         raise UserError("JudgeConfig: channels and downsample must have the same length")
     if cfg.image_size // 2 ** sum(cfg.downsample) != 4:
@@ -100,8 +104,6 @@ class Judge:
 
     def _batches(self, images, batch_size: int):
         """The judge's input batches of a float tensor [B, 3, H, W] in [−1, 1]."""
-        import torch.nn.functional as F
-
         if images.ndim != 4 or images.shape[1] != 3:
             raise UserError(f"the judge needs images shaped [B, 3, H, W], got {tuple(images.shape)}")
         for start in range(0, len(images), batch_size):
@@ -113,8 +115,6 @@ class Judge:
 
     def predict_tensor(self, images, batch_size: int = 256) -> list[dict]:
         """Judge a float tensor [B, 3, H, W] in [−1, 1] (what the generator returns)."""
-        import torch
-
         out = []
         with torch.no_grad():
             for x in self._batches(images, batch_size):
@@ -124,9 +124,6 @@ class Judge:
     def features(self, images, batch_size: int = 256):
         """Penultimate-layer features [B, hidden] (numpy float64) of a float tensor in [−1, 1]:
         the space of ``metrics.frechet_distance`` ("FID in judge features")."""
-        import numpy as np
-        import torch
-
         with torch.no_grad():
             rows = [self.model(x, features=True).double().numpy() for x in self._batches(images, batch_size)]
         return np.concatenate(rows) if rows else np.zeros((0, self.cfg.hidden))
@@ -145,10 +142,6 @@ class Judge:
 
 def pil_to_tensor(images):
     """list[PIL.Image] → float tensor [B, 3, 64, 64] in [−1, 1] (RGB, antialiased resize)."""
-    import numpy as np
-    import torch
-    from PIL import Image
-
     if isinstance(images, Image.Image):
         images = [images]
     if not isinstance(images, (list, tuple)) or not images:
@@ -167,17 +160,11 @@ def pil_to_tensor(images):
 
 def uint8_to_tensor(batch):
     """(B, H, W, 3) uint8 numpy → float tensor [B, 3, H, W] in [−1, 1]."""
-    import numpy as np
-    import torch
-
     return torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
 def save_judge(judge: Judge, folder, *, training: dict | None = None) -> Path:
     """Write the judge as a weights folder (component ``judge``)."""
-    from ..checkpoint import save_weights
-    from ..config import to_dict
-
     config = {"components": {"judge": to_dict(judge.cfg)},
               "labels": {k: list(v) for k, v in judge.values.items()},
               "training": training or {}, "evaluation": judge.evaluation}
@@ -186,9 +173,6 @@ def save_judge(judge: Judge, folder, *, training: dict | None = None) -> Path:
 
 def load_judge(path=None, domain: str = "birds") -> Judge:
     """Load the judge from a weights folder (default: the bundled judge of ``domain``)."""
-    from ..checkpoint import load_state_dict_strict, load_weights
-    from ..config import from_dict
-
     folder = Path(path) if path is not None else default_judge_dir(domain)
     if not (folder / "config.json").is_file():
         flag = "" if domain == "birds" else f" --domain {domain}"

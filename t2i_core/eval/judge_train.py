@@ -9,20 +9,26 @@ read the softer, noisier images a GAN draws without learning to tolerate wrong c
 
 from __future__ import annotations
 
+import hashlib
+import math
 import time
+from dataclasses import replace
 
 import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
 
+from ..data.domains import get_domain
 from ..errors import UserError
-from .judge import Judge, JudgeConfig, build_model, class_values, uint8_to_tensor
+from .judge import Judge, JudgeConfig, build_model, class_values, load_judge, uint8_to_tensor
+from .metrics import delta_e_rgb
 
 HELDOUT_SEED_OFFSET = 1_000_003  # held-out renders never share a seed stream with training
 
 
 def sample_renders(rng: np.random.Generator, n: int, size: int = 64, domain: str = "birds"):
     """``n`` random renders of ``domain``: (uint8 [n, size, size, 3], list of truth dicts)."""
-    from ..data.domains import get_domain
-
     d = get_domain(domain)
     data = d.data
     images = np.zeros((n, size, size, 3), np.uint8)
@@ -39,16 +45,12 @@ def sample_renders(rng: np.random.Generator, n: int, size: int = 64, domain: str
 def render_fingerprint(n: int = 8, domain: str = "birds") -> str:
     """SHA-256 of ``n`` fixed renders: changes whenever ``render`` or ``sample_style`` does, so a
     judge trained on an older renderer can be detected (``evaluate`` warns, tests fail)."""
-    import hashlib
-
     images, _ = sample_renders(np.random.default_rng(20160517), n, domain=domain)
     return hashlib.sha256(images.tobytes()).hexdigest()[:16]
 
 
 def targets(truths: list[dict], values: dict):
     """Class indices per categorical head and background colour in [0, 1]."""
-    import torch
-
     out = {k: torch.tensor([values[k].index(t[k]) for t in truths]) for k in values}
     out["background"] = torch.tensor([t["background_rgb"] for t in truths], dtype=torch.float32) / 255
     return out
@@ -56,9 +58,6 @@ def targets(truths: list[dict], values: dict):
 
 def augment(x, gen):
     """Random Gaussian blur (σ ≤ 1, half the batch) and pixel noise (σ ≤ 0.06) on [−1, 1] images."""
-    import torch
-    import torch.nn.functional as F
-
     n = x.shape[0]
     sigma = torch.rand(n, generator=gen) * 1.0
     blur = torch.rand(n, generator=gen) < 0.5
@@ -74,8 +73,6 @@ def augment(x, gen):
 
 
 def loss_fn(out, tgt):
-    import torch.nn.functional as F
-
     ce = sum(F.cross_entropy(out[k], tgt[k]) for k in tgt if k != "background")
     return ce + 20.0 * F.mse_loss(out["background"], tgt["background"])
 
@@ -83,8 +80,6 @@ def loss_fn(out, tgt):
 def heldout_accuracy(judge: Judge, *, n: int = 2000, seed: int = 0) -> dict:
     """Accuracy per categorical attribute on fresh renders (a seed stream training never uses),
     their mean (``accuracy_on_real``) and the background colour error (median CIEDE2000)."""
-    from .metrics import delta_e_rgb
-
     if n < 1:
         raise UserError("held-out evaluation needs at least one image")
     images, truths = sample_renders(np.random.default_rng(seed + HELDOUT_SEED_OFFSET), n,
@@ -99,8 +94,6 @@ def heldout_accuracy(judge: Judge, *, n: int = 2000, seed: int = 0) -> dict:
 
 def _lr_at(step, steps, lr):
     """Linear warm-up over 100 steps, then cosine decay to 5% of ``lr``."""
-    import math
-
     if step < 100:
         return lr * (step + 1) / 100
     t = (step - 100) / max(1, steps - 100)
@@ -112,20 +105,13 @@ def train_judge(*, steps: int = 3000, batch_size: int = 64, lr: float = 2e-3, se
                 log=None, init=None, domain: str = "birds") -> tuple[Judge, dict]:
     """Train a judge (from scratch, or on from the judge in folder ``init``); returns
     ``(judge, held-out accuracy dict)``. ``log(step, loss)`` is called every 50 steps."""
-    import torch
-    from tqdm import tqdm
-
     if steps < 1 or batch_size < 2:
         raise UserError("train_judge needs steps >= 1 and batch_size >= 2")
     torch.manual_seed(seed)
     if init is not None:
-        from .judge import load_judge
-
         start_judge = load_judge(init)
         cfg, values, model = start_judge.cfg, start_judge.values, start_judge.model
     else:
-        from dataclasses import replace
-
         cfg = replace(cfg or JudgeConfig(), domain=domain)
         values = class_values(domain)
         model = build_model(cfg, values)

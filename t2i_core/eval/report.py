@@ -3,9 +3,15 @@ sample grids (PNG), the §5.2 ROC plot (PNG)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+from ..files import atomic_write
 
 # The bars the bundled model is held to: key path -> (op, threshold); None: reported in the
 # table without a bar
@@ -94,8 +100,6 @@ def to_uint8(images) -> np.ndarray:
 
 def save_grid(images, path, ncol: int = 8, pad: int = 2) -> Path:
     """Tile images into one PNG (white padding), row-major with ``ncol`` columns."""
-    from PIL import Image
-
     arr = to_uint8(images)
     n, h, w, _ = arr.shape
     ncol = max(1, min(ncol, n))
@@ -104,19 +108,14 @@ def save_grid(images, path, ncol: int = 8, pad: int = 2) -> Path:
     for i in range(n):
         r, c = divmod(i, ncol)
         canvas[pad + r * (h + pad):pad + r * (h + pad) + h, pad + c * (w + pad):pad + c * (w + pad) + w] = arr[i]
-    from ..files import atomic_write
-
     return atomic_write(path, lambda tmp: Image.fromarray(canvas).save(tmp, format="png"))
 
 
 def save_roc_plot(curves: dict, path) -> Path:
     """``curves``: {factor: {"fpr", "tpr", "auc"}} → one ROC plot PNG with the chance diagonal."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.2, 4.2), dpi=110)
+    fig = Figure(figsize=(4.2, 4.2), dpi=110)  # no pyplot: no global figure or backend state
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
     for name, c in curves.items():
         ax.plot(c["fpr"], c["tpr"], label=f"{name} (AUC {c['auc']:.3f})")
     ax.plot([0, 1], [0, 1], "k--", lw=0.8, label="chance")
@@ -124,12 +123,7 @@ def save_roc_plot(curves: dict, path) -> Path:
            title="§5.2 same-cluster ROC of S(x) cosine")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    from ..files import atomic_write
-
-    try:
-        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
-    finally:
-        plt.close(fig)
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
 
 
 # ------------------------------------------------------------------------------------ markdown
@@ -181,8 +175,6 @@ def write_report(result: dict, out_dir, figures=(), title: str = "Evaluation") -
     lines += _details(result)
     for caption, rel, note in figures:
         lines += ["", f"### {caption}", "", f"![{caption}]({rel})", ""] + ([note] if note else [])
-    from ..files import atomic_write
-
     text = "\n".join(lines) + "\n"
     return atomic_write(out_dir / "report.md", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
@@ -214,8 +206,6 @@ def write_outputs(result: dict, out_dir, figures: dict, curves: dict) -> Path:
         images, caption = figures["diversity"]
         save_grid(images, out_dir / "diversity.png", ncol=8)
         items.append(("Diversity: one caption, many z", "diversity.png", f"Caption: {caption}"))
-    from ..files import atomic_write
-
     text = json_dumps(result)
     atomic_write(out_dir / "evaluation.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return write_report(result, out_dir, items)
@@ -223,8 +213,6 @@ def write_outputs(result: dict, out_dir, figures: dict, curves: dict) -> Path:
 
 def json_dumps(result: dict) -> str:
     """The result as JSON (numpy scalars become numbers)."""
-    import json
-
     def default(o):
         if isinstance(o, np.generic):
             return o.item()

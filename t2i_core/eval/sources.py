@@ -17,6 +17,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from ..data.captions import parse_caption
+from ..data.dataset import DataIndex, load_image_array, open_dataset
+from ..data.domains import get_domain
+from ..data.flower_captions import parse_flower_caption
 from ..errors import UserError
 
 
@@ -32,8 +36,6 @@ class EvalSource:
         of ``evaluate``, ``train`` for diagnostics on seen classes."""
         if split not in ("train", "val", "test"):
             raise UserError(f"split must be train, val or test, got {split!r}")
-        from ..data.domains import get_domain
-
         self.index, self.warnings = None, []
         if data is None:
             self.domain = get_domain((dataset_info or {}).get("domain") or "birds")
@@ -46,8 +48,6 @@ class EvalSource:
             self.test_classes = list(self.domain.data.make_splits(seed)[split])
             self.description = f"{self.domain.dataset} procedural ({split} classes of make_splits({seed}))"
             return
-        from ..data.dataset import DataIndex, open_dataset
-
         self.index = data if isinstance(data, DataIndex) else open_dataset(data)
         if self.index.format == "coco":
             raise UserError("MS-COCO has no attributes to judge, so there is no text match on it "
@@ -99,8 +99,6 @@ class EvalSource:
         return self._real_from_index(n, rng)
 
     def _real_from_index(self, n, rng):
-        from ..data.dataset import load_image_array
-
         with_truth = [i for i in self.test_ids if self.index.attributes(i)]
         if not with_truth:
             return None
@@ -135,8 +133,6 @@ class EvalSource:
 
     def _zero_shot_subset(self, n_classes, images_per_class, rng):
         """The whole test split (``n_classes`` None), else a few images of a few test classes."""
-        from ..data.dataset import load_image_array
-
         if n_classes is None or n_classes >= len(self.test_classes):
             return self.index, None
         names = set(rng.choice(self.test_classes, size=n_classes, replace=False).tolist())
@@ -171,10 +167,6 @@ def seed_key(domain: str) -> str:
 def mentioned(caption: str, domain: str = "birds") -> dict:
     """The content attributes a caption mentions, ``{key: value}`` (grey/gray folded)."""
     if domain == "flowers":
-        from ..data.flower_captions import parse_flower_caption
-
         return parse_flower_caption(caption)
-    from ..data.captions import parse_caption
-
     found = parse_caption(caption) or {}
     return {k: ("grey" if v == "gray" else v) for k, v in dict(found).items() if v is not None}

@@ -21,6 +21,7 @@ from collections import OrderedDict
 
 import torch
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from ..config import DiscriminatorConfig
 from ..errors import UserError
@@ -119,8 +120,6 @@ class Discriminator(nn.Module):
 
 def apply_spectral_norm(module: nn.Module) -> None:
     """Wrap the weight of every conv / linear layer in a spectral-norm parametrization."""
-    from torch.nn.utils.parametrizations import spectral_norm
-
     targets = [m for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     for m in targets:
         spectral_norm(m)

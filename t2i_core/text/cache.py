@@ -18,9 +18,16 @@ import os
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
 
-from ..files import atomic_write
 from ..config import to_dict
+from ..files import atomic_write
+from ..train import distributed as du
+from ..train.gan_data import record_embeddings
+from .loading import load_text_encoder
+from .zero_shot import embed_captions
 
 CACHE_VERSION = "1"
 
@@ -59,9 +66,6 @@ def _offsets(index) -> torch.Tensor:
 def _try_load(path: Path, offsets: torch.Tensor, embed_dim: int):
     if not path.is_file():
         return None
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     try:
         data = load_file(str(path))
     except (SafetensorError, OSError, ValueError):
@@ -80,10 +84,6 @@ def caption_embeddings(encoder, index, cache_dir, *, batch_size: int = 512,
 
     Loaded from ``cache_dir`` when this encoder already embedded these captions, else computed
     (eval mode, no grad) and stored atomically for the next call."""
-    from safetensors.torch import save_file
-
-    from .zero_shot import embed_captions
-
     path = cache_path(encoder, index, cache_dir)
     offsets = _offsets(index)
     emb = _try_load(path, offsets, encoder.cfg.embed_dim)
@@ -93,8 +93,6 @@ def caption_embeddings(encoder, index, cache_dir, *, batch_size: int = 512,
     chunks, step = [], max(batch_size * 8, 1)
     bar = None
     if progress:
-        from tqdm import tqdm
-
         bar = tqdm(total=len(captions), desc="embedding captions", unit="cap")
     for s in range(0, len(captions), step):
         chunks.append(embed_captions(encoder, captions[s : s + step], batch_size=batch_size))
@@ -122,10 +120,6 @@ def load_embeddings(text_encoder, index, dist, progress: bool, cache_dir=None):
     """(caption embeddings, offsets, text encoder (config, state) or None, run info, φ module or
     None) for training G: φ's embeddings of every caption (cached), or the dataset's own when
     ``text_encoder`` is None."""
-    from ..train import distributed as du
-    from ..train.gan_data import record_embeddings
-    from .loading import load_text_encoder
-
     if not text_encoder:
         emb, offsets = record_embeddings(index)
         return emb, offsets, None, {"embeddings": "shipped with the dataset"}, None

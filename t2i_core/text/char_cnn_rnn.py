@@ -31,6 +31,7 @@ from torch import nn
 from ..config import TextEncoderConfig
 from ..errors import UserError
 from . import tail_seq as T
+from .alphabet import encode_batch, prepare_caption
 
 
 def steps_after_convs(cfg: TextEncoderConfig) -> int:
@@ -140,8 +141,6 @@ class CharCNNRNN(nn.Module):
 
         Returns a FloatTensor [N, E], or ``(tensor, notices)`` with ``return_notices=True``
         (one list of notices per text)."""
-        from .alphabet import encode_batch, prepare_caption
-
         if isinstance(texts, str):
             texts = [texts]
         texts = list(texts)

@@ -12,8 +12,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..checkpoint import load_state_dict_strict, load_training_state, load_weights
+from ..config import ImageEncoderConfig, TextEncoderConfig, from_dict
 from ..errors import CheckpointError, UserError
+from ..files import read_json_object
 from ..train.run_folder import latest_checkpoint
+from .char_cnn_rnn import CharCNNRNN
+from .image_encoder import ImageEncoder
 
 
 def _weights_dir(path: Path, component: str) -> Path | None:
@@ -30,21 +35,12 @@ def _weights_dir(path: Path, component: str) -> Path | None:
 
 
 def _build(component: str, cfg_dict: dict):
-    from ..config import ImageEncoderConfig, TextEncoderConfig, from_dict
-
     if component == "text_encoder":
-        from .char_cnn_rnn import CharCNNRNN
-
         return CharCNNRNN(from_dict(TextEncoderConfig, cfg_dict))
-    from .image_encoder import ImageEncoder
-
     return ImageEncoder(from_dict(ImageEncoderConfig, cfg_dict))
 
 
 def _load_component(path, component: str):
-    from ..files import read_json_object
-    from ..checkpoint import load_state_dict_strict, load_training_state, load_weights
-
     path = Path(path)
     if not path.exists():
         raise UserError(f"text encoder not found: {path} does not exist")

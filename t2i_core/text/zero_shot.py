@@ -14,14 +14,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..data.dataset import load_image_array
+from ..data.synthbirds import parse_class
 from ..errors import UserError
+from .alphabet import encode_batch
 from .image_encoder import images_to_tensor
+from .sje import class_means
 
 
 def split_images(index, indices, size: int = 64) -> np.ndarray:
     """uint8 [N, size, size, 3] for the given record indices (square resize, like Reed's loader)."""
-    from ..data.dataset import load_image_array
-
     return np.asarray(load_image_array(index, list(indices), size, progress=False), dtype=np.uint8)
 
 
@@ -42,8 +44,6 @@ def embed_images(image_encoder, images, batch_size: int = 256) -> torch.Tensor:
 @torch.no_grad()
 def embed_captions(text_encoder, captions, batch_size: int = 512) -> torch.Tensor:
     """φ of already-clean captions in eval mode → [N, E]."""
-    from .alphabet import encode_batch
-
     was = text_encoder.training
     text_encoder.eval()
     dev = next(text_encoder.parameters()).device
@@ -90,8 +90,6 @@ def joint_metrics(img_emb, img_labels, cap_emb, cap_labels, n_classes: int) -> d
     """The figures of this module from embeddings and class positions (0..n_classes-1)."""
     img_labels = torch.as_tensor(img_labels, dtype=torch.long)
     cap_labels = torch.as_tensor(cap_labels, dtype=torch.long)
-    from .sje import class_means
-
     text_protos = class_means(cap_emb, cap_labels, n_classes)  # mean φ over each class's captions
     image_protos = class_means(img_emb, img_labels, n_classes)
     pred = (img_emb @ text_protos.t()).argmax(1)               # argmax_y θ(v)ᵀ mean φ(T(y))
@@ -151,8 +149,6 @@ PARAPHRASES = (
 def paraphrase_eval(text_encoder, image_encoder, index, split: str = "test", *, images=None) -> dict | None:
     """SynthBirds only: each hand-written paraphrase of a class's content is classified among the
     split's classes by class-averaged image embeddings. ``None`` for other datasets."""
-    from ..data.synthbirds import parse_class
-
     indices = list(index.indices(split))
     names = sorted({index.records[i].class_name for i in indices})
     try:
@@ -165,8 +161,6 @@ def paraphrase_eval(text_encoder, image_encoder, index, split: str = "test", *, 
         images = split_images(index, indices, image_encoder.cfg.image_size)
     pos = {n: k for k, n in enumerate(names)}
     img_labels = torch.tensor([pos[index.records[i].class_name] for i in indices])
-    from .sje import class_means
-
     protos = class_means(embed_images(image_encoder, images), img_labels, len(names))
     texts, labels = [], []
     for k, c in enumerate(contents):
