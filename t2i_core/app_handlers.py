@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import logging
 import math
 import numbers
@@ -29,7 +28,7 @@ from PIL import Image
 from .data.images import array_to_pil, open_image
 from .errors import UserError
 from .files import atomic_write
-from .viz import bar_chart, gif_bytes, image_strip
+from .viz import bar_chart, gif_bytes, image_strip, png_bytes
 
 log = logging.getLogger(__name__)
 
@@ -230,9 +229,7 @@ def _prune() -> None:
 
 
 def png_path(image, prefix: str = "bird") -> str:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return _store(buf.getvalue(), prefix, ".png")
+    return _store(png_bytes(image), prefix, ".png")
 
 
 def gif_path(frames, prefix: str) -> str:

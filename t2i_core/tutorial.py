@@ -7,7 +7,6 @@ functions together so notebook cells stay short and readable.
 
 from __future__ import annotations
 
-import io
 import json
 import textwrap
 from pathlib import Path
@@ -152,13 +151,6 @@ def style_roc(pipe, *, n_images: int = 200, clusters: int = 20, seed: int = 0) -
 
 
 # ----------------------------------------------------------------------------- pictures
-def png_bytes(image) -> bytes:
-    """A PIL image as PNG bytes (for ``ipywidgets.Image`` and simulated uploads)."""
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def uploaded_image(upload):
     """The first file of an ``ipywidgets.FileUpload`` as an RGB PIL image, or ``None``."""
     files = list(upload.value or ())

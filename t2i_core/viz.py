@@ -1,4 +1,5 @@
-"""Pictures of results: image grids and strips, GIF export, a matplotlib bar chart.
+"""Pictures of results: image grids and strips (also saved from image tensors), PNG and GIF
+bytes, a matplotlib bar chart.
 
 Pure functions over PIL images (what ``T2IPipeline`` returns), used by the CLI, the app, the
 notebooks and the trainers' sample grids. Matplotlib is used through ``Figure`` objects (no
@@ -12,6 +13,7 @@ import math
 import threading
 from pathlib import Path
 
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
@@ -53,6 +55,31 @@ def image_grid(images, cols: int | None = None, *, pad: int = 2, background=(255
         r, c = divmod(i, cols)
         grid.paste(im, (pad + c * (w + pad), pad + r * (h + pad)))
     return grid
+
+
+def to_uint8(images) -> np.ndarray:
+    """Float tensor/array [B, 3, H, W] in [−1, 1], uint8 [B, H, W, 3] or a PIL list → uint8 BHWC."""
+    if isinstance(images, (list, tuple)) and images and hasattr(images[0], "convert"):
+        return np.stack([np.asarray(im.convert("RGB")) for im in images])
+    arr = images.detach().float().cpu().numpy() if hasattr(images, "detach") else np.asarray(images)
+    if arr.dtype == np.uint8:
+        return arr
+    arr = np.transpose(arr, (0, 2, 3, 1))
+    return np.clip((arr + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+
+
+def save_grid(images, path, ncol: int = 8, pad: int = 2) -> Path:
+    """Images in any form ``to_uint8`` takes (e.g. G's output) tiled ``ncol`` per row into one
+    PNG (``image_grid``, white padding), written atomically; returns the path."""
+    grid = image_grid([Image.fromarray(a) for a in to_uint8(images)], ncol, pad=pad)
+    return atomic_write(path, lambda tmp: grid.save(tmp, format="png"))
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """A PIL image as PNG bytes."""
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def image_strip(images, *, pad: int = 2, background=(255, 255, 255), scale: int = 1) -> Image.Image:

@@ -30,7 +30,7 @@ from ..train.gan_data import load_split
 from ..train.style_trainer import StyleTrainConfig, train_style
 from .ablation_report import VARIANTS, claims, write_markdown
 from .evaluate import _resolve_judge, evaluate
-from .report import save_grid
+from ..viz import save_grid
 from .sources import EvalSource
 
 

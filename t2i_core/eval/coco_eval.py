@@ -25,7 +25,7 @@ from ..pipeline_utils import make_z
 from ..text import zero_shot
 from ..text.retrieval import retrieval_eval
 from . import metrics as M
-from .report import save_grid, to_uint8
+from ..viz import save_grid, to_uint8
 
 QUICK_IMAGES, FULL_IMAGES = 32, 1000
 NOTE = ("MS-COCO has no attributes to judge: text match, style transfer, §5.2 and diversity are "

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
 
 from ..files import atomic_write
+from ..viz import save_grid, to_uint8
 
 # The bars the bundled model is held to: key path -> (op, threshold); None: reported in the
 # table without a bar
@@ -85,30 +85,6 @@ def markdown_table(header, rows) -> str:
 
 
 # ------------------------------------------------------------------------------------ figures
-
-
-def to_uint8(images) -> np.ndarray:
-    """Float tensor/array [B, 3, H, W] in [−1, 1], uint8 [B, H, W, 3] or a PIL list → uint8 BHWC."""
-    if isinstance(images, (list, tuple)) and images and hasattr(images[0], "convert"):
-        return np.stack([np.asarray(im.convert("RGB")) for im in images])
-    arr = images.detach().cpu().numpy() if hasattr(images, "detach") else np.asarray(images)
-    if arr.dtype == np.uint8:
-        return arr
-    arr = np.transpose(arr, (0, 2, 3, 1))
-    return np.clip((arr + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8)
-
-
-def save_grid(images, path, ncol: int = 8, pad: int = 2) -> Path:
-    """Tile images into one PNG (white padding), row-major with ``ncol`` columns."""
-    arr = to_uint8(images)
-    n, h, w, _ = arr.shape
-    ncol = max(1, min(ncol, n))
-    nrow = -(-n // ncol)
-    canvas = np.full((nrow * (h + pad) + pad, ncol * (w + pad) + pad, 3), 255, np.uint8)
-    for i in range(n):
-        r, c = divmod(i, ncol)
-        canvas[pad + r * (h + pad):pad + r * (h + pad) + h, pad + c * (w + pad):pad + c * (w + pad) + w] = arr[i]
-    return atomic_write(path, lambda tmp: Image.fromarray(canvas).save(tmp, format="png"))
 
 
 def save_roc_plot(curves: dict, path) -> Path:

@@ -15,7 +15,8 @@ import torch
 
 from ..checkpoint import save_weights
 from .gan_data import center_crop, embedding_sampler, mean_caption_embedding
-from .run_plots import plot_losses, save_grid
+from ..viz import save_grid
+from .run_plots import plot_losses
 from .standing_stats import eval_train_gap, generator_batches, recompute_bn_stats
 
 

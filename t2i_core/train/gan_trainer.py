@@ -30,7 +30,8 @@ from .gan_step import StepOptions, gan_step
 from .losses import check_variant
 from .rng import rng_state, seed_everything, set_rng_state
 from .run_folder import RunFolder
-from .run_plots import plot_losses, save_grid
+from ..viz import save_grid
+from .run_plots import plot_losses
 from .standing_stats import eval_train_gap, frozen_buffers
 from tqdm import tqdm
 from .interrupt import DeferredInterrupt

@@ -1,4 +1,4 @@
-"""The pictures of a run folder: loss curves (GAN and text runs) and sample grids."""
+"""The loss-curve pictures of a run folder (GAN and text runs); sample grids: ``viz.save_grid``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
 
 from ..files import atomic_write
 
@@ -46,20 +45,6 @@ def plot_losses(records: list[dict], path) -> Path | None:
         a.grid(alpha=0.3)
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=80))
-    return Path(path)
-
-
-def save_grid(images, path, nrow: int, pad: int = 2) -> Path:
-    """[N, 3, H, W] tensor in [−1, 1] → one PNG, ``nrow`` images per row."""
-    arr = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
-    n, _, h, w = arr.shape
-    rows = math.ceil(n / nrow)
-    canvas = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad, 3), 255, dtype=np.uint8)
-    for k in range(n):
-        r, c = divmod(k, nrow)
-        y, x = pad + r * (h + pad), pad + c * (w + pad)
-        canvas[y:y + h, x:x + w] = arr[k].transpose(1, 2, 0)
-    atomic_write(path, lambda tmp: Image.fromarray(canvas).save(tmp, format="PNG"))
     return Path(path)
 
 
