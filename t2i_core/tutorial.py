@@ -160,9 +160,13 @@ def style_roc(pipe, *, n_images: int = 200, clusters: int = 20, seed: int = 0) -
 
 # ----------------------------------------------------------------------------- pictures
 def png_bytes(image) -> bytes:
-    """A PIL image as PNG bytes (for ``ipywidgets.Image`` and simulated uploads)."""
+    """A PIL image or a matplotlib figure as PNG bytes (for ``ipywidgets.Image`` and simulated
+    uploads)."""
     buf = io.BytesIO()
-    image.save(buf, format="PNG")
+    if hasattr(image, "savefig"):
+        image.savefig(buf, format="png", bbox_inches="tight")
+    else:
+        image.save(buf, format="PNG")
     return buf.getvalue()
 
 
