@@ -75,10 +75,13 @@ def save_grid(images, path, ncol: int = 8, pad: int = 2) -> Path:
     return atomic_write(path, lambda tmp: grid.save(tmp, format="png"))
 
 
-def png_bytes(image: Image.Image) -> bytes:
-    """A PIL image as PNG bytes."""
+def png_bytes(image) -> bytes:
+    """A PIL image or a matplotlib figure as PNG bytes (for ``ipywidgets.Image``, uploads, HTTP)."""
     buf = io.BytesIO()
-    image.save(buf, format="PNG")
+    if hasattr(image, "savefig"):
+        image.savefig(buf, format="png", bbox_inches="tight")
+    else:
+        image.save(buf, format="PNG")
     return buf.getvalue()
 
 

@@ -8,6 +8,9 @@ losses, same updated weights (up to float rounding where the kernels sum in anot
 
 import copy
 import importlib.util
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -151,3 +154,38 @@ def test_bench_text_encoder_compares_tail_and_literal(capsys):
     assert bx.main(["--preset", "tiny", "--batch", "8", "--rounds", "1"]) == 0
     out = capsys.readouterr().out
     assert "tail" in out and "literal" in out and "speed-up (CPU)" in out and "longest" in out
+
+
+def test_bench_app_hog_is_bounded_and_always_stopped():
+    ba = _load("bench_app")
+    with ba.hog(1, limit_s=60) as pids:
+        os.kill(pids[0], 0)                                   # running inside the block
+    with pytest.raises(ProcessLookupError):
+        os.kill(pids[0], 0)                                   # killed and reaped on leaving it
+    with pytest.raises(RuntimeError):                         # also when the block raises
+        with ba.hog(1, limit_s=60) as pids:
+            raise RuntimeError
+    with pytest.raises(ProcessLookupError):
+        os.kill(pids[0], 0)
+    # a hog nobody stops ends by itself at its limit
+    proc = subprocess.Popen([sys.executable, "-c", ba.HOG, "0.5", str(os.getpid())])
+    assert proc.wait(timeout=30) == 0
+
+
+def test_bench_app_prints_quiet_and_loaded_figures(tmp_path, capsys):
+    ba = _load("bench_app")
+    out_json = tmp_path / "app.json"
+    assert ba.main(["--tiny", "--frames", "3", "--trips", "3", "--starts", "1", "--hogs", "1",
+                    "--hog-limit", "120", "--json", str(out_json)]) == 0
+    out = capsys.readouterr().out
+    for label in ("frame: text_frame", "REST round trip", "start-up: ready", "start-up: first frame",
+                  "quiet median", "loaded p95", "goal (p95)"):
+        assert label in out
+    result = json.loads(out_json.read_text())
+    for mode in ("quiet", "loaded"):
+        figures = result["modes"][mode]
+        assert figures["rest_round_trip"]["n"] == 3 and figures["startup_ready"]["n"] == 1
+        assert 0 < figures["startup_ready"]["median"] <= figures["startup_first_frame"]["median"]
+    for pid in result["hog_pids"]:                           # the hog is gone
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
