@@ -44,6 +44,8 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as app.py does, before torch is imported
 
+from common import load_average  # noqa: E402  (a sibling script; imports no torch)
+
 ROOT = Path(__file__).resolve().parent.parent
 CAP_A = "this bird has a red crown, blue wings and a yellow belly with a short beak"
 CAP_B = "a small bird with a black head, white wings and an orange breast and a long bill"
@@ -81,13 +83,6 @@ def timed(fn, n: int, warmup: int = 5, offset: int = 0) -> dict:
         wall.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
     return summary(wall, cpu)
-
-
-def load_average() -> float:
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return float("nan")
 
 
 def usable_cores() -> int:
