@@ -96,3 +96,13 @@ def test_the_graph_sees_lazy_imports():
 
 def test_no_import_cycles_inside_the_package():
     assert cycles(import_graph()) == []
+
+
+def test_the_library_never_imports_the_cli():
+    """Only ``cli/`` itself and ``__main__`` (the command dispatcher) may import ``t2i_core.cli``."""
+    graph = import_graph()
+    offenders = {name: sorted(d for d in deps if d == "t2i_core.cli" or d.startswith("t2i_core.cli."))
+                 for name, deps in graph.items()
+                 if not (name == "t2i_core.__main__" or name == "t2i_core.cli" or name.startswith("t2i_core.cli."))}
+    assert {k: v for k, v in offenders.items() if v} == {}
+    assert any(d.startswith("t2i_core.cli") for d in graph["t2i_core.__main__"])  # the graph sees it
