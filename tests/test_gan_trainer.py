@@ -222,6 +222,18 @@ def test_train_and_train_style_commands(tiny_synthbirds, tmp_path):
     assert main(["train-style", "--out", str(style), "--steps", "5", "--lr", "0.1", "--resume"]) == 2
 
 
+def test_train_style_bad_runs_give_one_clear_error(tmp_path, capsys):
+    from t2i_core.__main__ import main
+
+    assert main(["train-style", "--out", str(tmp_path / "none"), "--resume", "--no-progress"]) == 2
+    assert "nothing to resume in" in capsys.readouterr().err
+    assert main(["train-style", "--out", str(tmp_path / "none"), "--no-progress"]) == 2
+    assert "--weights is required" in capsys.readouterr().err
+    assert main(["train-style", "--weights", str(tmp_path / "style" / "weights"), "--out", str(tmp_path / "style"),
+                 "--no-progress"]) == 2
+    assert "would overwrite its own source weights" in capsys.readouterr().err
+
+
 def test_style_encoder_learns_to_recover_z_on_held_out_noise(random_data):
     from t2i_core.config import GeneratorConfig, StyleEncoderConfig
     from t2i_core.models import Generator
