@@ -51,6 +51,9 @@ for PRESET in $PRESETS; do
   step "train ($PRESET)" $T2I train --data "$DATA" --text-encoder "$R/text/weights" --out "$R/gan" \
     --preset "$PRESET" --recipe fast --steps "$GAN_STEPS" --batch-size "$BATCH" \
     --eval-every "$EVAL_EVERY" $DEV --no-progress $(resume_if "$R/gan/config.json") ${EXTRA_GAN_ARGS:-}
+  if [ "$R/gan/weights/generator.safetensors" -nt "$R/style/config.json" ]; then
+    rm -rf "$R/style"  # G changed since S was trained: start S again
+  fi
   step "train-style ($PRESET)" $T2I train-style --weights "$R/gan/weights" --out "$R/style" \
     --steps "$STYLE_STEPS" $DEV --no-progress $(resume_if "$R/style/config.json")
   step "evaluate ($PRESET)" $T2I evaluate --weights "$R/style/weights" --data "$DATA" \

@@ -226,7 +226,7 @@ def test_train_style_bad_runs_give_one_clear_error(tmp_path, capsys):
     from t2i_core.__main__ import main
 
     assert main(["train-style", "--out", str(tmp_path / "none"), "--resume", "--no-progress"]) == 2
-    assert "nothing to resume in" in capsys.readouterr().err
+    assert "nothing to resume" in capsys.readouterr().err
     assert main(["train-style", "--out", str(tmp_path / "none"), "--no-progress"]) == 2
     assert "--weights is required" in capsys.readouterr().err
     assert main(["train-style", "--weights", str(tmp_path / "style" / "weights"), "--out", str(tmp_path / "style"),

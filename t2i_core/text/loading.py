@@ -51,12 +51,11 @@ def _load_component(path, component: str):
         if cfg is None:
             raise CheckpointError(f"{folder}/config.json has no config for '{component}'")
         state = states[component]
-    elif latest_checkpoint(path) is not None and (path / "config.json").is_file():
+    elif (latest := latest_checkpoint(path)) is not None and (path / "config.json").is_file():
         run_cfg = read_json_object(path / "config.json")
         cfg = run_cfg.get("components", {}).get(component)
         if cfg is None:
             raise CheckpointError(f"{path}/config.json has no config for '{component}'")
-        latest = latest_checkpoint(path)
         state = load_training_state(latest).get(component)
         if state is None:
             raise CheckpointError(f"{latest} holds no '{component}'")

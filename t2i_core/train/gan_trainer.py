@@ -156,7 +156,7 @@ class Trainer:
         Every rank must call it: the RNG and sampler states of all ranks are gathered."""
         ranks = dist_utils.all_gather_objects({"rng": rng_state(), "sampler": self.sampler.state_dict()},
                                               self.dist)
-        path = self.ckpt_dir / f"step_{self.step:08d}.pt"
+        path = self.folder.checkpoint_path(self.step)
         if self.dist.is_main:
             state = {"step": self.step, "stuck": self.stuck, "world_size": self.dist.world_size,
                      "cpu_seconds": self.cpu_seconds,
@@ -170,7 +170,7 @@ class Trainer:
 
     def load(self, path=None) -> int:
         """Restore a checkpoint (default: the latest); returns its step."""
-        path = Path(path) if path else (self.checkpoints() or [None])[-1]
+        path = Path(path) if path else self.folder.latest()
         if path is None:
             raise UserError(f"no checkpoints in {self.ckpt_dir}")
         state = load_training_state(path)
@@ -242,8 +242,7 @@ class Trainer:
                        "Try --lr-d lower than --lr-g, --spectral-norm or --minibatch-std.")
 
     def _last_checkpoint_name(self) -> str:
-        found = self.checkpoints()
-        return str(found[-1]) if found else "none yet"
+        return str(self.folder.latest() or "none yet")
 
     def _stop(self, message: str):
         self.log.write({"event": "stopped", "step": self.step, "message": message})

@@ -38,7 +38,9 @@ def resolve_settings(cls, run_dir, resume: bool, *layers: dict) -> tuple:
     """``cls`` (a training-config dataclass) from its defaults ← the run's stored ``training``
     settings (``resume``) ← each of ``layers`` in turn (None values skipped); and the stored run
     config ({} for a new run)."""
-    stored = (RunFolder(run_dir).read_config() if resume else None) or {}
+    folder = RunFolder(run_dir)
+    folder.check_start(resume)  # before any data is loaded
+    stored = (folder.read_config() if resume else None) or {}
     settings = dict(stored.get("training", {}))
     for layer in layers:
         settings.update({k: v for k, v in layer.items() if v is not None})
@@ -47,8 +49,7 @@ def resolve_settings(cls, run_dir, resume: bool, *layers: dict) -> tuple:
 
 def latest_checkpoint(run_dir) -> Path | None:
     """The newest ``checkpoints/step_*.pt`` of a run folder, or None."""
-    found = RunFolder(run_dir).checkpoints()
-    return found[-1] if found else None
+    return RunFolder(run_dir).latest()
 
 
 class RunLog:
@@ -118,32 +119,42 @@ class RunFolder:
     def checkpoints(self) -> list[Path]:
         return sorted(self.ckpt_dir.glob("step_*.pt")) if self.ckpt_dir.is_dir() else []
 
+    def latest(self) -> Path | None:
+        found = self.checkpoints()
+        return found[-1] if found else None
+
+    def checkpoint_path(self, step: int) -> Path:
+        return self.ckpt_dir / f"step_{step:08d}.pt"
+
     def holds_run(self) -> bool:
         return self.config_path.is_file() or bool(self.checkpoints())
+
+    def check_start(self, resume: bool) -> None:
+        """Refuse early (before any loading): a new run over an existing one, or resuming nothing."""
+        if not resume and self.holds_run():
+            raise UserError(f"{self.path} already holds a run: pass --resume to continue it, "
+                            "or choose a new --out folder")
+        if resume and not self.holds_run():
+            raise UserError(f"nothing to resume: {self.config_path} does not exist "
+                            "(drop --resume to start a new run)")
 
     def start(self, config: dict, *, resume: bool, resumable, section: str = "training") -> Path | None:
         """Begin or continue the run: returns the checkpoint to resume from (None: a fresh start
         or a resumed run that had not checkpointed yet). ``config[section]`` is compared with the
         stored one; only keys in ``resumable`` may differ. Writes ``config`` first."""
+        self.check_start(resume)
         stored = self.read_config()
-        if not resume and self.holds_run():
-            raise UserError(f"{self.path} already holds a run: pass --resume to continue it, "
-                            "or choose a new --out folder")
-        if resume and stored is None and not self.checkpoints():
-            raise UserError(f"nothing to resume: {self.config_path} does not exist "
-                            "(drop --resume to start a new run)")
         if resume and stored is not None:
             check_resumable(stored.get(section, {}), config.get(section, {}), resumable, self.path)
         self.path.mkdir(parents=True, exist_ok=True)
         for stale in self.ckpt_dir.glob(".step_*.tmp") if self.ckpt_dir.is_dir() else []:
             stale.unlink(missing_ok=True)  # a checkpoint write cut short by a kill
         self.write_config(config)
-        found = self.checkpoints()
-        return found[-1] if resume and found else None
+        return self.latest() if resume else None
 
     def save_checkpoint(self, step: int, state: dict, keep: int) -> Path:
         """Write ``checkpoints/step_XXXXXXXX.pt`` atomically and keep the last ``keep``."""
-        path = self.ckpt_dir / f"step_{step:08d}.pt"
+        path = self.checkpoint_path(step)
         save_training_state(path, state)
         for old in self.checkpoints()[:-max(int(keep), 1)]:
             old.unlink(missing_ok=True)

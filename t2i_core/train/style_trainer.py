@@ -241,12 +241,11 @@ def train_style(weights, out, cfg: StyleTrainConfig | None = None, *, data=None,
     be None: the run's own source). Returns the final held-out figures and ``weights``."""
     cfg = cfg or StyleTrainConfig()
     run = RunFolder(out)
+    run.check_start(resume)  # before G and the captions are loaded
     stored = run.read_config() if resume else None
     if weights is None:
         if stored is None:
-            raise UserError(f"nothing to resume in {run.path}: start it with --weights (the weights "
-                            "folder of a `train` run: RUN/weights)" if resume else
-                            "--weights is required (the weights folder of a `train` run: RUN/weights)")
+            raise UserError("--weights is required (the weights folder of a `train` run: RUN/weights)")
         weights = stored["source_weights"]
     folder = Path(weights)
     if stored is not None and Path(stored.get("source_weights", folder)).resolve() != folder.resolve():

@@ -19,6 +19,7 @@ def resolve_config(folder: RunFolder, data, preset: str, overrides: dict, resume
     """The run's config and the checkpoint to continue from: built from the preset + overrides
     and written first, or (``resume``) read back from RUN/config.json with only the RESUMABLE
     settings changed (repeating the run's own values, as a rerun script does, is fine)."""
+    folder.check_start(resume)  # before any data is loaded
     overrides = {k: v for k, v in overrides.items() if v is not None}
     stored = folder.read_config() if resume else None
     if stored is not None:
