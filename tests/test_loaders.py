@@ -240,7 +240,7 @@ def test_hdf5_layout(h5):
 def test_pair_dataset_items(h5):
     import torch
 
-    from t2i_core.data.dataset import PairDataset
+    from t2i_core.data.pairs import PairDataset
 
     index = open_dataset(h5["path"])
     ds = PairDataset(index, "trainval", captions_per_item=3)
@@ -261,7 +261,7 @@ def test_pair_dataset_items(h5):
 def test_pair_dataset_cache_embeddings_and_no_augment(cub):
     import torch
 
-    from t2i_core.data.dataset import PairDataset
+    from t2i_core.data.pairs import PairDataset
 
     index = open_dataset(cub[0])
     counts = [len(r.captions) for r in index.records]
@@ -285,7 +285,7 @@ def test_pair_dataset_cache_embeddings_and_no_augment(cub):
 
 
 def test_load_image_array_and_preloaded_pairs(cub):
-    from t2i_core.data.dataset import PairDataset
+    from t2i_core.data.pairs import PairDataset
 
     index = open_dataset(cub[0])
     rows = index.indices("train")

@@ -12,8 +12,8 @@ Formats (detected from what is on disk):
 
 Bad data never crashes indexing: missing images, empty caption files, out-of-alphabet text and
 unreadable files are skipped or cleaned, counted, and named in ``DataIndex.problems``. Only a
-missing or unrecognisable dataset raises ``UserError``. ``PairDataset`` (``pairs.py``, the torch
-view of an index) is re-exported here.
+missing or unrecognisable dataset raises ``UserError``. ``PairDataset`` (``pairs.py``) is the torch
+view of an index.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from ..errors import UserError
 from .coco import index_coco, looks_like_coco
 from .hdf5 import find_hdf5, index_hdf5, is_hdf5
 from .images import resize_square
-from .pairs import PairDataset  # noqa: F401 - re-exported: the torch view of an index
 from .reed import index_cvpr, index_icml, looks_like_icml
 from .records import (ALL_SPLITS, FORMATS, SPLITS, DataIndex, ProblemLog, Record,  # noqa: F401
                       _map, clean_captions)
