@@ -287,7 +287,6 @@ def test_style_trainer_checkpoint_resumes_exactly(random_data, tmp_path, augment
     assert latest.name == "step_00000003.pt" and resumed.load(latest) == 3
     resumed.train(progress=False)
     assert resumed.step == full.step == 5 and resumed.history == full.history
-    assert all(torch.equal(a, b) for a, b in zip(resumed.S.parameters(), full.S.parameters()))
     a, b = full.S.state_dict(), resumed.S.state_dict()
     for k in a:
         assert torch.equal(a[k], b[k]), k
