@@ -74,7 +74,7 @@ def export_weights(trainer) -> dict:
                 "generator_weights": "ema" if trainer.G_ema is not None else "raw",
                 "standing_stats": report}
     extra = {k: v for k, v in run_cfg.items() if k not in ("training", "components", "world_size")}
-    folder = save_weights(trainer.run_dir / "weights", state_dicts,
+    folder = save_weights(trainer.folder.weights_dir, state_dicts,
                           {**extra, "components": components, "training": training})
     if trainer.data.grid_emb is not None:
         args, kwargs = trainer.grid_inputs()

@@ -16,27 +16,26 @@ import time
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from ..checkpoint import load_state_dict_strict, load_training_state
 from ..config import DiscriminatorConfig, GeneratorConfig, preset, to_dict
 from ..errors import CheckpointError, UserError
 from ..models import Discriminator, Generator
 from ..pipeline_utils import make_z
+from ..viz import save_grid
 from . import distributed as dist_utils
 from .amp import amp_context, resolve_amp
 from .gan_config import RESUMABLE_CHANGES, GANTrainConfig
 from .gan_data import EpochSampler, GANData, HardWrong, class_prototypes, next_batch
+from .gan_export import export_weights, standing_generator
 from .gan_step import StepOptions, gan_step
+from .interrupt import DeferredInterrupt
 from .losses import check_variant
 from .rng import rng_state, seed_everything, set_rng_state
 from .run_folder import RunFolder
-from ..viz import save_grid
 from .run_plots import plot_losses
 from .standing_stats import eval_train_gap, frozen_buffers
-from tqdm import tqdm
-from .interrupt import DeferredInterrupt
-from .gan_export import export_weights
-from .gan_export import standing_generator
 
 
 class TrainingStopped(UserError):
