@@ -93,3 +93,9 @@ def test_train_style_says_when_the_recorded_dataset_is_not_here(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=300,  # no data/synthbirds here
         env={**__import__("os").environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}))
     assert "data/synthbirds" in line and "not here" in line and "--data" in line
+
+
+def test_train_load_size_below_the_image_size_is_refused_before_loading(tmp_path):
+    line = _one_error_line(_cli("train", "--data", str(tmp_path / "nodata"), "--out", str(tmp_path / "run"),
+                                "--preset", "tiny", "--load-size", "60"))
+    assert "--load-size 60" in line and "64" in line

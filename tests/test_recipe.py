@@ -362,3 +362,22 @@ def test_sample_grids_leave_training_unchanged_and_draw_the_standing_g(tiny_synt
     assert (tmp_path / "sampled" / "samples" / "step_00000002_eval.png").is_file()
     for k, v in plain.G.state_dict().items():
         assert torch.equal(v, sampled.G.state_dict()[k]), k
+
+
+def test_load_size_64_trains_on_the_renders_own_pixels(tiny_synthbirds):
+    """--load-size 64 on 64-pixel renders: no resize, the batch is each image or its mirror; the
+    paper's 76 zooms every image 1.19x (a crop of a resized image matches neither)."""
+    from t2i_core.data.dataset import open_dataset
+    from t2i_core.train.gan_data import augment, load_split, standin_embeddings
+
+    index = open_dataset(tiny_synthbirds)
+    emb = standin_embeddings(index, dim=32)
+    native = load_split(index, "all", *emb, load_size=64, progress=False).images
+    assert native.shape[-1] == 64
+    batch = augment(native[:8])
+    as_float = native[:8].float().div(127.5).sub(1.0)
+    assert all(torch.equal(b, a) or torch.equal(b, a.flip(2)) for b, a in zip(batch, as_float))
+    zoomed = load_split(index, "all", *emb, load_size=76, progress=False).images
+    assert zoomed.shape[-1] == 76
+    crop = augment(zoomed[:8])
+    assert not any(torch.equal(b, a) or torch.equal(b, a.flip(2)) for b, a in zip(crop, as_float))

@@ -25,6 +25,8 @@ _HELPS = {
     "lr_d": "D's Adam learning rate (§5: 2e-4)",
     "lr_halve_every": "halve both learning rates every N epochs (0 = never)",
     "captions_per_image": "captions averaged into an image's embedding (§5: 4)",
+    "load_size": "resize training images to N x N before the random 64 crop and flip (§5: Reed's 76 "
+                 "for CUB photos); 64 = flip only, the renders' own scale",
     "split": "training split: train, trainval or all",
     "max_images": "MS-COCO: only the first N images of each split (0 = all)",
     "seed": "random seed (same seed, same run)",
@@ -194,7 +196,10 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     cfg, run_cfg = resolve_config(args)
     check_variant(cfg.variant)           # fail fast, before the data is loaded
-    preset(cfg.preset, "generator")
+    size = preset(cfg.preset, "generator").image_size
+    if cfg.load_size < size:
+        raise UserError(f"--load-size {cfg.load_size} is smaller than the {size}-pixel images G "
+                        f"draws (use {size} for flip only)")
     data_root = args.data or run_cfg.get("dataset", {}).get("root")
     if not data_root:
         raise UserError("--data is required (the dataset folder to train on)")
