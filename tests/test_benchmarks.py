@@ -189,3 +189,18 @@ def test_bench_app_prints_quiet_and_loaded_figures(tmp_path, capsys):
     for pid in result["hog_pids"]:                           # the hog is gone
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_bench_augment_ceiling_reads_renders_as_training_feeds_them(tiny_synthbirds, tmp_path, capsys):
+    bc = _load("bench_augment_ceiling")
+    out = tmp_path / "ceiling.json"
+    assert bc.main(["--data", str(tiny_synthbirds), "--n", "120", "--load-sizes", "64", "76",
+                    "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    native, zoomed = res["load_sizes"]["64"], res["load_sizes"]["76"]
+    assert res["domain"] == "birds" and res["n"] == 120
+    assert min(native["random"].values()) >= 0.95  # at their own scale (flips only) the judge reads them
+    assert all(abs(native["random"][k] - native["centre"][k]) <= 0.02 for k in native["random"])
+    assert zoomed["random"]["beak"] < native["random"]["beak"] - 0.05  # the 1.19x zoom hides the beak
+    assert "beak" in capsys.readouterr().out
+    assert bc.main(["--data", str(tmp_path)]) == 2  # not a SynthBirds/SynthFlowers folder
