@@ -161,6 +161,7 @@ def test_named_recipes_and_flag_precedence(tmp_path):
     for key, value in RECIPES["fast"].items():
         assert getattr(fast, key) == value, key
     assert fast.recipe == "fast"
+    assert parse().load_size == 76 and fast.load_size == 64  # §5's resize + crop; fast: the renders' scale
     tuned = parse("--recipe", "fast", "--theta-weight", "0", "--no-match-head", "--upsample", "deconv")
     assert tuned.theta_weight == 0 and not tuned.match_head and tuned.upsample == "deconv"
     assert parse().recipe == "paper" and parse().upsample == "deconv"
