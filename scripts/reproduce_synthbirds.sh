@@ -10,7 +10,7 @@
 #   synthflowers for DOMAIN=flowers; the default WEIGHTS_DIR replaces the bundled weights: give
 #   another folder for experiments)
 # Settings (environment): DOMAIN (birds or flowers), THREADS (torch threads, default 1), TEXT_STEPS (3000) and TEXT_RECIPE
-#   (extra train-text flags; empty = the small preset's own recipe), GAN_STEPS (birds 6000, flowers 5000), GAN_RECIPE
+#   (extra train-text flags; empty = the small preset's own recipe), GAN_STEPS (birds 3000, flowers 5000), GAN_RECIPE
 #   (default "--recipe fast"; "--recipe paper" is Reed et al.'s exactly), STYLE_STEPS (1500),
 #   STYLE_ARGS (default --augment: S also learns from photo-like degradations), PRESET (small),
 #   and for quick checks DATASET_ARGS (extra make-dataset flags), TEXT_ARGS (extra train-text
@@ -32,7 +32,7 @@ THREADS=${THREADS:-1}
 TEXT_STEPS=${TEXT_STEPS:-3000}
 TEXT_RECIPE=${TEXT_RECIPE-}
 case "$DOMAIN" in  # the steps the bundled models were trained with
-  birds) GAN_STEPS=${GAN_STEPS:-6000} ;;
+  birds) GAN_STEPS=${GAN_STEPS:-3000} ;;
   flowers) GAN_STEPS=${GAN_STEPS:-5000} ;;
 esac
 GAN_RECIPE=${GAN_RECIPE:---recipe fast}
