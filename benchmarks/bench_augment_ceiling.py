@@ -25,9 +25,6 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from t2i_core.data.images import resize_square
 from t2i_core.eval.judge import load_judge
 from t2i_core.train.gan_data import augment, center_crop
