@@ -26,7 +26,8 @@ _HELPS = {
     "lr_halve_every": "halve both learning rates every N epochs (0 = never)",
     "captions_per_image": "captions averaged into an image's embedding (§5: 4)",
     "load_size": "resize training images to N x N before the random 64 crop and flip (§5: Reed's 76 "
-                 "for CUB photos); 64 = flip only, the renders' own scale",
+                 "for CUB photos); 64 = flip only, the renders' own scale: far better on SynthBirds, "
+                 "far worse on SynthFlowers at 5,000 steps (reports/quality/README.md, round 7)",
     "split": "training split: train, trainval or all",
     "max_images": "MS-COCO: only the first N images of each split (0 = all)",
     "seed": "random seed (same seed, same run)",
