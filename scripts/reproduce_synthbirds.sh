@@ -14,7 +14,7 @@
 #   (default "--recipe fast"; "--recipe paper" is Reed et al.'s exactly), STYLE_STEPS (1500),
 #   STYLE_ARGS (default --augment: S also learns from photo-like degradations), PRESET (small),
 #   and for quick checks DATASET_ARGS (extra make-dataset flags), TEXT_ARGS (extra train-text
-#   flags), GAN_ARGS (extra train flags), EVAL_ARGS (default --write-config; --quick for a smoke run).
+#   flags), GAN_ARGS (extra train flags; flowers default --load-size 76), EVAL_ARGS (default --write-config; --quick for a smoke run).
 # Each step prints its wall and CPU time (user + system, all threads).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
