@@ -22,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
-from tqdm import tqdm
 
-from t2i_core.data.images import resize_square
+from t2i_core.data.dataset import load_image_array, open_dataset
+from t2i_core.errors import UserError
 from t2i_core.eval.judge import load_judge
 from t2i_core.train.gan_data import augment, center_crop
 
@@ -45,19 +44,21 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    data = Path(args.data)
-    meta = data / "attributes.jsonl"
-    if not meta.is_file():
-        print(f"error: {meta} not found: --data must be a SynthBirds or SynthFlowers folder")
-        return 2
-    domain = "flowers" if (data / "synthflowers.json").is_file() else "birds"  # as data/reed.py
     if any(size < 64 for size in args.load_sizes):
         print("error: every load size must be at least 64 (the crop)")
         return 2
+    try:
+        index = open_dataset(args.data, progress=False)
+    except UserError as exc:
+        print(f"error: {exc}")
+        return 2
+    if index.domain is None:
+        print(f"error: {args.data} has no attributes.jsonl: --data must be a SynthBirds or SynthFlowers folder")
+        return 2
+    domain = index.domain
     judge = load_judge(args.judge, domain=domain)
-    records = [json.loads(line) for line in meta.read_text().splitlines() if line.strip()]
-    records = random.Random(args.seed).sample(records, min(args.n, len(records)))
-    images = [Image.open(data / r["image"]).convert("RGB") for r in tqdm(records, desc="reading renders")]
+    ids = random.Random(args.seed).sample(range(len(index.records)), min(args.n, len(index.records)))
+    records = [index.attributes(i) for i in ids]
     keys = list(records[0]["content"])
     torch.manual_seed(args.seed)
 
@@ -66,11 +67,11 @@ def main(argv=None) -> int:
         return {k: round(float(np.mean([p[k] == r["content"][k] for p, r in zip(preds, records)])), 4)
                 for k in keys}
 
-    result = {"data": str(data), "domain": domain, "n": len(records), "seed": args.seed, "load_sizes": {}}
+    result = {"data": args.data, "domain": domain, "n": len(records), "seed": args.seed, "load_sizes": {}}
     print(f"judge accuracy on {len(records)} real {domain} renders, as `train --load-size L` feeds them")
     print(f"{'load size':>10} {'crop':>7} " + " ".join(f"{k:>7}" for k in keys))
     for size in args.load_sizes:
-        arr = np.stack([np.asarray(resize_square(im, size), dtype=np.uint8) for im in images])
+        arr = load_image_array(index, ids, size, progress=False)  # the trainer's own loader
         batch = torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous()
         row = {"random": accuracy(augment(batch)), "centre": accuracy(center_crop(batch))}
         result["load_sizes"][str(size)] = row

@@ -81,7 +81,7 @@ RECIPES = {
                  cond_bn=True, projection=True, match_head=True, match_weight=1.0, theta_weight=2.0,
                  lr_g=4e-4, lr_d=4e-4,
                  # no 76-pixel zoom before the 64 crop: on 64-pixel renders it caps what the judge
-                 # reads in the training images themselves (beak 0.84; benchmarks/bench_augment_ceiling.py)
+                 # reads in the training images themselves (beak 0.84-0.86; benchmarks/bench_augment_ceiling.py)
                  load_size=64),
 }
 
