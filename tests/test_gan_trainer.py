@@ -179,6 +179,20 @@ def test_lr_halves_every_n_epochs(random_data, tmp_path):
     assert tr.lr_factor(int(4 * per_epoch)) == 0.25
 
 
+def test_lr_decays_linearly_to_zero_over_the_last_share(random_data, tmp_path):
+    tr = Trainer(_cfg(lr_halve_every=0, lr_decay=0.4, steps=100), random_data, tmp_path / "d",
+                 progress=False)
+    assert tr.lr_factor(0) == 1.0 and tr.lr_factor(60) == 1.0      # flat until 60% of the run
+    assert tr.lr_factor(80) == pytest.approx(0.5) and tr.lr_factor(99) == pytest.approx(1 / 40)
+    tr.train_step()                                                  # the optimisers get it
+    assert tr.opt_g.param_groups[0]["lr"] == tr.cfg.lr_g
+    tr.step = 90
+    tr.train_step()
+    assert tr.opt_d.param_groups[0]["lr"] == pytest.approx(0.25 * tr.cfg.lr_d)
+    with pytest.raises(UserError, match="--lr-decay"):
+        Trainer(_cfg(lr_decay=1.5), random_data, tmp_path / "bad", progress=False)
+
+
 def test_train_and_train_style_commands(tiny_synthbirds, tmp_path):
     from t2i_core.__main__ import main
     from t2i_core.checkpoint import load_weights, save_weights

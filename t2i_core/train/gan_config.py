@@ -22,6 +22,7 @@ class GANTrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     lr_halve_every: float = 100.0   # epochs (§5: Reed halves lr every 100 epochs); 0 = never
+    lr_decay: float = 0.0           # final share of the steps over which both lrs fall linearly to 0
     captions_per_image: int = 4     # §5: an image's embedding averages 4 of its captions
     load_size: int = 76             # resize to 76, random 64 crop + flip
     split: str = "trainval"

@@ -105,6 +105,8 @@ class Trainer:
             self.theta.to(memory_format=torch.channels_last)
         if cfg.match_negatives not in ("batch", "classes"):
             raise UserError(f"unknown --match-negatives {cfg.match_negatives!r}: choose batch or classes")
+        if not 0.0 <= cfg.lr_decay <= 1.0:
+            raise UserError(f"--lr-decay must be a share of the steps between 0 and 1, got {cfg.lr_decay}")
         if not 0.0 <= cfg.hard_wrong <= 1.0:
             raise UserError(f"--hard-wrong must be a share between 0 and 1, got {cfg.hard_wrong}")
         self.class_emb = None
@@ -197,11 +199,16 @@ class Trainer:
 
     # ------------------------------------------------------------------ training
     def lr_factor(self, step: int) -> float:
-        """§5: halve the learning rate every ``lr_halve_every`` epochs (same on every rank)."""
-        if self.cfg.lr_halve_every <= 0:
-            return 1.0
-        epoch = step * self.cfg.batch_size * self.dist.world_size / max(self.data.n_total, 1)
-        return 0.5 ** math.floor(epoch / self.cfg.lr_halve_every)
+        """§5: halve the learning rate every ``lr_halve_every`` epochs (same on every rank); with
+        ``lr_decay`` > 0, also fall linearly to 0 over that final share of ``steps``."""
+        f = 1.0
+        if self.cfg.lr_halve_every > 0:
+            epoch = step * self.cfg.batch_size * self.dist.world_size / max(self.data.n_total, 1)
+            f = 0.5 ** math.floor(epoch / self.cfg.lr_halve_every)
+        if self.cfg.lr_decay > 0:  # linear decay to zero over the last part (Zhu et al. 2017, CycleGAN §4)
+            span = self.cfg.lr_decay * self.cfg.steps
+            f *= min(1.0, max(0.0, (self.cfg.steps - step) / span))
+        return f
 
     def train_step(self) -> dict:
         f = self.lr_factor(self.step)
