@@ -170,6 +170,20 @@ def test_named_recipes_and_flag_precedence(tmp_path):
     (tmp_path / "run" / "config.json").write_text(json.dumps({"training": {**vars(fast)}}))
     resumed = parse("--resume", "--steps", "7")
     assert resumed.match_head and resumed.steps == 7 and resumed.recipe == "fast"
+    # SynthFlowers data: fast keeps Reed's 76-pixel zoom (RECIPE_DOMAINS), unless a flag says otherwise
+    flowers = tmp_path / "flowers"
+    flowers.mkdir()
+    (flowers / "attributes.jsonl").write_text("")
+    (flowers / "synthflowers.json").write_text("{}")
+    assert recipe_settings("fast", "flowers")["load_size"] == 76
+    assert recipe_settings("fast", "birds")["load_size"] == 64 == recipe_settings("fast")["load_size"]
+    new = ("--out", str(tmp_path / "new"), "--recipe", "fast", "--data", str(flowers))
+    assert parse(*new).load_size == 76 and parse(*new, "--load-size", "64").load_size == 64
+    (flowers / "synthflowers.json").unlink()                        # now a SynthBirds-style folder
+    assert parse(*new).load_size == 64
+    (tmp_path / "run" / "config.json").write_text(
+        json.dumps({"training": {**vars(fast)}, "dataset": {"domain": "flowers"}}))
+    assert parse("--resume", "--recipe", "fast").load_size == 76    # the run's own domain
 
 
 def test_frechet_distance():

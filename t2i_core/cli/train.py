@@ -29,7 +29,8 @@ _HELPS = {
     "captions_per_image": "captions averaged into an image's embedding (§5: 4)",
     "load_size": "resize training images to N x N before the random 64 crop and flip (§5: Reed's 76 "
                  "for CUB photos); 64 = flip only, the renders' own scale: far better on SynthBirds, "
-                 "far worse on SynthFlowers at 5,000 steps (reports/quality/README.md, round 7)",
+                 "far worse on SynthFlowers at 5,000 steps (reports/quality/README.md, round 7), so "
+                 "--recipe fast keeps 76 for SynthFlowers data",
     "split": "training split: train, trainval or all",
     "max_images": "MS-COCO: only the first N images of each split (0 = all)",
     "seed": "random seed (same seed, same run)",
@@ -95,14 +96,23 @@ def add_arguments(p) -> None:
 
 
 def resolve_config(args):
-    """GANTrainConfig from defaults ← the run's stored config (``--resume``) ← ``--recipe`` ←
-    explicit flags; and the stored run config ({} for a new run)."""
+    """GANTrainConfig from defaults ← the run's stored config (``--resume``) ← ``--recipe`` (with
+    its adjustments for the domain of ``--data``, ``RECIPE_DOMAINS``) ← explicit flags; and the
+    stored run config ({} for a new run)."""
+    from ..data.reed import synthetic_domain
     from ..train.gan_config import GANTrainConfig, recipe_settings
-    from ..train.run_folder import resolve_settings
+    from ..train.run_folder import RunFolder, resolve_settings
     from .config_flags import config_overrides
 
     flags = config_overrides(args, GANTrainConfig)
-    recipe = recipe_settings(flags["recipe"]) if flags.get("recipe") is not None else {}
+    recipe = {}
+    if flags.get("recipe") is not None:
+        if args.data:
+            domain = synthetic_domain(args.data)
+        else:  # --resume without --data: the run's own dataset
+            stored = RunFolder(args.out).read_config() if args.resume else None
+            domain = ((stored or {}).get("dataset") or {}).get("domain")
+        recipe = recipe_settings(flags["recipe"], domain)
     return resolve_settings(GANTrainConfig, args.out, args.resume, recipe, flags)
 
 

@@ -137,6 +137,15 @@ def _locate_cvpr_images(root: Path, classes: list[str], image_dir):
         "image folder (--image-dir)")
 
 
+def synthetic_domain(root) -> str | None:
+    """"birds" (SynthBirds) or "flowers" (SynthFlowers) for a folder make-dataset wrote (it holds
+    ``attributes.jsonl``), else None. Cheap: reads no captions or images."""
+    root = Path(root)
+    if not (root / "attributes.jsonl").is_file():
+        return None
+    return "flowers" if (root / "synthflowers.json").is_file() else "birds"
+
+
 def index_cvpr(root, *, image_dir=None, progress: bool = False) -> DataIndex:
     """Index Reed's cvpr2016 layout (CUB or Oxford-102 flavour) or a SynthBirds folder."""
     root = Path(root)
@@ -168,10 +177,7 @@ def index_cvpr(root, *, image_dir=None, progress: bool = False) -> DataIndex:
                     log.add("image without caption file (skipped)", f"{c}/{stem}")
     attrs = root / "attributes.jsonl"
     notes = [f"images from {img_root} ({mode})"]
-    domain = None
-    if attrs.is_file():
-        domain = "flowers" if (root / "synthflowers.json").is_file() else "birds"
-    return DataIndex(root, "cvpr", records, order, log=log, notes=notes, domain=domain,
+    return DataIndex(root, "cvpr", records, order, log=log, notes=notes, domain=synthetic_domain(root),
                      attributes_path=attrs if attrs.is_file() else None)
 
 
