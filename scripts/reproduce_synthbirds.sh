@@ -14,7 +14,7 @@
 #   (default "--recipe fast"; "--recipe paper" is Reed et al.'s exactly), STYLE_STEPS (1500),
 #   STYLE_ARGS (default --augment: S also learns from photo-like degradations), PRESET (small),
 #   and for quick checks DATASET_ARGS (extra make-dataset flags), TEXT_ARGS (extra train-text
-#   flags), GAN_ARGS (extra train flags; flowers default --load-size 76), EVAL_ARGS (default --write-config; --quick for a smoke run).
+#   flags), GAN_ARGS (extra train flags), EVAL_ARGS (default --write-config; --quick for a smoke run).
 # Each step prints its wall and CPU time (user + system, all threads).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,9 +33,8 @@ TEXT_STEPS=${TEXT_STEPS:-3000}
 TEXT_RECIPE=${TEXT_RECIPE-}
 case "$DOMAIN" in  # the steps the bundled models were trained with
   birds) GAN_STEPS=${GAN_STEPS:-3000} ;;
-  # flowers keep Reed's zoom-and-crop: at the renders' own scale (fast's --load-size 64) the
-  # flowers model fell from 0.897 to 0.74 per attribute (reports/quality/README.md, round 7)
-  flowers) GAN_STEPS=${GAN_STEPS:-5000}; GAN_ARGS=${GAN_ARGS---load-size 76} ;;
+  # (--recipe fast keeps Reed's 76-pixel zoom-and-crop for SynthFlowers: RECIPE_DOMAINS)
+  flowers) GAN_STEPS=${GAN_STEPS:-5000} ;;
 esac
 GAN_RECIPE=${GAN_RECIPE:---recipe fast}
 STYLE_STEPS=${STYLE_STEPS:-1500}
