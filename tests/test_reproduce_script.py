@@ -62,6 +62,8 @@ def test_sequence_runs_then_resumes(tmp_path):
     assert pipe.has("style_encoder") and not pipe.random_weights
     config = json.loads((weights / "config.json").read_text())
     assert config["training"]["recipe"] == "fast" and config["style_training"]["augment"] is True
+    # the bundled models' variant is pinned; the birds' load size comes from --recipe fast
+    assert config["training"]["variant"] == "gan-int-cls" and config["training"]["load_size"] == 64
 
 
 def test_flowers_sequence_runs_and_evaluates_flowers(tmp_path):
@@ -82,6 +84,8 @@ def test_flowers_sequence_runs_and_evaluates_flowers(tmp_path):
     assert (tmp_path / "data" / "synthflowers.json").is_file() and (tmp_path / "data" / "jpg").is_dir()
     config = json.loads((tmp_path / "weights" / "config.json").read_text())
     assert config["dataset"]["domain"] == "flowers" and "synthflowers_seed" in config["dataset"]
+    # --recipe fast on SynthFlowers data: what was measured there (RECIPE_DOMAINS)
+    assert config["training"]["load_size"] == 76 and config["training"]["variant"] == "gan-int-cls"
     result = json.loads((tmp_path / "weights" / "evaluation" / "evaluation.json").read_text())
     assert result["meta"]["domain"] == "flowers"
     assert set(result["text_match"]["by_attribute"]) <= {"petal", "center", "shape", "count"}
