@@ -15,7 +15,8 @@ HELP = ("Train the text-conditional GAN (GAN, GAN-CLS, GAN-INT, GAN-INT-CLS) on 
 _HELPS = {
     "recipe": "named bundle of settings, applied before the other flags: paper (Reed et al.'s exact "
               "GAN-INT-CLS) or fast (the levers the time-to-quality curve rewarded; reports/quality/)",
-    "variant": "gan, gan-cls (matching-aware D, §4.2), gan-int (§4.3), gan-int-cls",
+    "variant": "gan, gan-cls (matching-aware D, §4.2), gan-int (§4.3), gan-int-cls; --recipe fast "
+               "picks gan-cls, but gan-int-cls on SynthFlowers data (what was measured there)",
     "preset": "network sizes: tiny (tests), small (CPU DCGAN), reed (ngf 128, residual)",
     "ngf": "G's base width (0 = the preset's; small: 32)",
     "ndf": "D's base width (0 = the preset's; small: 16)",
