@@ -55,6 +55,32 @@ def test_resize_upsampling_has_no_checkerboard_at_init():
         assert (spread > 1e-3) == periodic, (mode, spread)
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_resize_conv_equals_upsample_then_conv(channels_last):
+    """ResizeConv2d (one stride-2 transposed conv with a folded kernel) computes exactly nearest ×2
+    then 3×3 conv, borders included, forward and both gradients, with the plain pair's state dict."""
+    from t2i_core.models.generator import ResizeConv2d
+
+    torch.manual_seed(0)
+    m = ResizeConv2d(6, 5)
+    x = torch.randn(3, 6, 5, 7)
+    if channels_last:
+        m.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_()
+    plain = torch.nn.Sequential(torch.nn.Upsample(scale_factor=2, mode="nearest"),
+                                torch.nn.Conv2d(6, 5, 3, 1, 1, bias=False))
+    plain.load_state_dict(m.state_dict())  # same keys and shapes
+    y, ref = m(x), plain(x)
+    assert y.shape == ref.shape == (3, 5, 10, 14)
+    torch.testing.assert_close(y, ref, rtol=1e-5, atol=1e-5)
+    g = torch.randn_like(ref)
+    got = torch.autograd.grad(y, (x, m[1].weight), g)
+    want = torch.autograd.grad(ref, (x, plain[1].weight), g)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
 def test_conditional_bn_makes_every_stage_follow_the_text_code():
     g = _g(cond_bn=True)
     cond = [m for m in g.modules() if type(m).__name__ == "CondBatchNorm2d"]
