@@ -75,7 +75,6 @@ def stage_table(batch: int, rounds: int) -> list[dict]:
 def step_table(batch: int, rounds: int) -> dict:
     import torch
 
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
     from bench_train import random_data
     from t2i_core.config import ImageEncoderConfig
     from t2i_core.text.image_encoder import ImageEncoder

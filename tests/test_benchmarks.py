@@ -204,3 +204,17 @@ def test_bench_augment_ceiling_reads_renders_as_training_feeds_them(tiny_synthbi
     assert zoomed["random"]["beak"] < native["random"]["beak"] - 0.05  # the 1.19x zoom hides the beak
     assert "beak" in capsys.readouterr().out
     assert bc.main(["--data", str(tmp_path)]) == 2  # not a SynthBirds/SynthFlowers folder
+
+
+def test_bench_resize_conv_compares_both_forms(capsys):
+    br = _load("bench_resize_conv")
+    from t2i_core.models.generator import ResizeConv2d
+
+    fast = ResizeConv2d.forward
+    assert br.main(["--batch", "4", "--rounds", "1", "--json"]) == 0
+    assert ResizeConv2d.forward is fast  # the plain form was swapped back in
+    res = json.loads(capsys.readouterr().out)
+    assert len(res["stages"]) == 4
+    for row in res["stages"]:
+        assert row["max_rel_diff"] < 1e-4 and row["upsample+conv"] > 0 and row["ResizeConv2d"] > 0
+    assert set(res["fast_step_cpu_s"]) == {"upsample+conv", "ResizeConv2d"}
