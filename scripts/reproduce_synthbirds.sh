@@ -10,7 +10,7 @@
 #   synthflowers for DOMAIN=flowers; the default WEIGHTS_DIR replaces the bundled weights: give
 #   another folder for experiments)
 # Settings (environment): DOMAIN (birds or flowers), THREADS (torch threads, default 1), TEXT_STEPS (3000) and TEXT_RECIPE
-#   (extra train-text flags; empty = the small preset's own recipe), GAN_STEPS (birds 3000, flowers 5000), GAN_RECIPE
+#   (extra train-text flags; empty = the small preset's own recipe), GAN_STEPS (birds 4500, flowers 5000), GAN_RECIPE
 #   (default "--recipe fast"; "--recipe paper" is Reed et al.'s exactly), STYLE_STEPS (1500),
 #   STYLE_ARGS (default --augment: S also learns from photo-like degradations), PRESET (small),
 #   and for quick checks DATASET_ARGS (extra make-dataset flags), TEXT_ARGS (extra train-text
@@ -32,7 +32,7 @@ THREADS=${THREADS:-1}
 TEXT_STEPS=${TEXT_STEPS:-3000}
 TEXT_RECIPE=${TEXT_RECIPE-}
 case "$DOMAIN" in  # the steps the bundled models were trained with
-  birds) GAN_STEPS=${GAN_STEPS:-3000} ;;
+  birds) GAN_STEPS=${GAN_STEPS:-4500} ;;
   # (--recipe fast keeps Reed's 76-pixel zoom-and-crop for SynthFlowers: RECIPE_DOMAINS)
   flowers) GAN_STEPS=${GAN_STEPS:-5000} ;;
 esac
@@ -70,15 +70,15 @@ else
     --steps "$TEXT_STEPS" --threads "$THREADS" --no-progress $(resume_if "$RUNS/text/config.json") \
     $TEXT_RECIPE ${TEXT_ARGS:-}
 fi
-# --variant gan-int-cls: the bundled models were trained with GAN-INT-CLS, what --recipe fast was
-# before round 8 (reports/quality/README.md); it now picks GAN-CLS for the birds (as good per step,
-# 37% less CPU). Pinned so that this script reproduces the bundled weights.
+# --recipe fast picks GAN-CLS for the birds (round 8) and GAN-INT-CLS with the 76-pixel zoom for
+# SynthFlowers (RECIPE_DOMAINS in t2i_core/train/gan_config.py): the variants the bundled models
+# were trained with.
 if [ "$(final_step "$RUNS/gan/weights/config.json")" -ge "$GAN_STEPS" ]; then
   echo "==> train: finished earlier at step $(final_step "$RUNS/gan/weights/config.json"), skipped"
 else
   # shellcheck disable=SC2086
   step train $T2I train --data "$DATA" --text-encoder "$RUNS/text/weights" --out "$RUNS/gan" \
-    --preset "$PRESET" --variant gan-int-cls --steps "$GAN_STEPS" --threads "$THREADS" \
+    --preset "$PRESET" --steps "$GAN_STEPS" --threads "$THREADS" \
     $GAN_RECIPE --no-progress $(resume_if "$RUNS/gan/config.json") ${GAN_ARGS:-}
 fi
 FINAL=$RUNS/style/weights  # train-style's run folder is RUNS/style; its weights/ is the model
