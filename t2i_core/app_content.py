@@ -163,8 +163,9 @@ def about_markdown(pipe, repo_root=None) -> str:
     parts = ["## About\n",
              "GAN-CLS Explorer re-implements *Generative Adversarial Text to Image Synthesis* "
              "(Reed et al., ICML 2016): a char-CNN-RNN text encoder φ, a generator G(z, φ(t)), "
-             "a matching-aware discriminator D(x, φ(t)) trained with GAN-INT-CLS, and a style "
-             "encoder S(x) → z for style transfer (§4.4).\n",
+             "a matching-aware discriminator D(x, φ(t)) (GAN-CLS, §4.2; the paper's GAN-INT-CLS "
+             "also trains on interpolated captions, §4.3), and a style encoder S(x) → z for "
+             "style transfer (§4.4).\n",
              f"**Weights:** {model_name(pipe)}"]
     if info["random_weights"]:
         parts[-1] += " — random weights: images are noise-like until trained weights are loaded."

@@ -99,8 +99,8 @@ class ResizeConv2d(nn.Sequential):
     the 3×3 one by ``_fold_taps``: the ×2 image is never built and the arithmetic falls from 9·4
     to 16 taps per input pixel. The same function (to float rounding, zero borders included),
     the same parameters and state-dict keys as ``nn.Sequential(nn.Upsample(2), nn.Conv2d(cin,
-    cout, 3, 1, 1))``, so it has no checkerboard; forward + backward of a ``small`` G's stages
-    take a third of the time on CPU (benchmarks/README.md)."""
+    cout, 3, 1, 1))``, so it has no checkerboard; forward + backward of a ``small`` G's four ×2
+    stages take 0.4 of the time on CPU (benchmarks/README.md, lever 6)."""
 
     def __init__(self, cin: int, cout: int):
         super().__init__(nn.Upsample(scale_factor=2, mode="nearest"),
