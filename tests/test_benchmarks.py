@@ -212,7 +212,7 @@ def test_bench_resize_conv_compares_both_forms(capsys):
 
     fast = ResizeConv2d.forward
     assert br.main(["--batch", "4", "--rounds", "1", "--json"]) == 0
-    assert ResizeConv2d.forward is fast  # the plain form was swapped back in
+    assert ResizeConv2d.forward is fast  # the transposed-conv form is restored afterwards
     res = json.loads(capsys.readouterr().out)
     assert len(res["stages"]) == 4
     for row in res["stages"]:
