@@ -323,3 +323,31 @@ def test_text_encoder_human_phrasing_script_scores_the_nearest_class(tiny_synthb
     assert res["per_attribute"] == 0.75 and res["n_classes"] == len(names)
     assert script.main(["--text-encoder", "/nonexistent", "--data", str(tiny_synthbirds)]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_backdrop_spread_script_separates_what_z_and_the_caption_move(tiny, judge, tiny_synthbirds, capsys):
+    """scripts/backdrop_spread.py: with a G that ignores the caption, the same z gives the same
+    backdrop whatever the caption (0 across captions), while z still varies it; the real images'
+    figure reads the dataset's own classes."""
+    import numpy as np
+    import torch
+
+    from t2i_core.data.dataset import open_dataset
+    from t2i_core.eval.evaluate import Nets
+
+    script = _load_script("backdrop_spread")
+    nets = Nets(tiny)
+    blind = Nets(tiny)
+    blind.generate = lambda z, emb: nets.generate(z, torch.zeros_like(emb))
+    caps = ["a bird with a red crown", "a bird with blue wings", "a bird with a yellow belly"]
+    got = script.spreads(blind, judge, caps, 6, 0)
+    assert got["across_captions_same_z"] == 0.0 and got["within_caption"] > 0.0
+    tinted = Nets(tiny)  # the mirror case: a flat picture whose colour follows the caption only
+    colours = {c: torch.tensor(v) for c, v in zip(caps, ([0.9, -0.8, -0.8], [-0.8, -0.6, 0.9], [0.9, 0.9, -0.9]))}
+    tinted.embed = lambda cs: torch.stack([colours[c] for c in cs])
+    tinted.generate = lambda z, emb: emb[:, :, None, None].expand(-1, -1, 64, 64).contiguous()
+    got = script.spreads(tinted, judge, caps, 6, 0)
+    assert got["within_caption"] == 0.0 and got["across_captions_same_z"] > 10.0
+    real = script.real_spread(judge, open_dataset(tiny_synthbirds, progress=False), 5, np.random.default_rng(0))
+    assert real > 0.0
+    assert script.main(["--z", "1"]) == 2 and "at least 2" in capsys.readouterr().err
