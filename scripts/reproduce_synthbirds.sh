@@ -10,7 +10,7 @@
 #   synthflowers for DOMAIN=flowers; the default WEIGHTS_DIR replaces the bundled weights: give
 #   another folder for experiments)
 # Settings (environment): DOMAIN (birds or flowers), THREADS (torch threads, default 1), TEXT_STEPS (3000) and TEXT_RECIPE
-#   (extra train-text flags; empty = the small preset's own recipe), GAN_STEPS (birds 4500, flowers 5000), GAN_RECIPE
+#   (extra train-text flags; empty = the small preset's own recipe), GAN_STEPS (birds 4500, flowers 7000), GAN_RECIPE
 #   (default "--recipe fast"; "--recipe paper" is Reed et al.'s exactly), STYLE_STEPS (1500),
 #   STYLE_ARGS (default --augment: S also learns from photo-like degradations), PRESET (small),
 #   and for quick checks DATASET_ARGS (extra make-dataset flags), TEXT_ARGS (extra train-text
@@ -34,7 +34,7 @@ TEXT_RECIPE=${TEXT_RECIPE-}
 case "$DOMAIN" in  # the steps the bundled models were trained with
   birds) GAN_STEPS=${GAN_STEPS:-4500} ;;
   # (--recipe fast keeps Reed's 76-pixel zoom-and-crop for SynthFlowers: RECIPE_DOMAINS)
-  flowers) GAN_STEPS=${GAN_STEPS:-5000} ;;
+  flowers) GAN_STEPS=${GAN_STEPS:-7000} ;;
 esac
 GAN_RECIPE=${GAN_RECIPE:---recipe fast}
 STYLE_STEPS=${STYLE_STEPS:-1500}
