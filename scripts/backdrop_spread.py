@@ -36,11 +36,10 @@ def spreads(nets, judge, captions: list[str], n_z: int, z_seed: int) -> dict:
 
 def real_spread(judge, index, n_classes: int, rng: np.random.Generator) -> float:
     """The same figure for the dataset's images: within each of ``n_classes`` random classes."""
-    from t2i_core.errors import UserError
-
     import torch
 
     from t2i_core.data.dataset import load_image_array
+    from t2i_core.errors import UserError
 
     by_class: dict[str, list[int]] = {}
     for i, r in enumerate(index.records):
@@ -54,18 +53,13 @@ def real_spread(judge, index, n_classes: int, rng: np.random.Generator) -> float
         imgs = load_image_array(index, by_class[names[int(j)]], 64, workers=1, progress=False)
         x = torch.from_numpy(np.ascontiguousarray(imgs)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
         groups.append(np.asarray([p["background_rgb"] for p in judge.predict_tensor(x)], float))
-    return float(np.mean([_median_spread(g) for g in groups]))
+    return _mean_median_spread(groups)
 
 
-def _median_spread(rgb: np.ndarray) -> float:
-    from t2i_core.eval import metrics as M
+def _mean_median_spread(groups) -> float:
+    from t2i_core.eval.metrics import median_pairwise_delta_e
 
-    iu = np.triu_indices(len(rgb), k=1)
-    return float(np.median(M.delta_e_rgb(rgb[iu[0]], rgb[iu[1]])))
-
-
-def _mean_median_spread(groups: np.ndarray) -> float:
-    return float(np.mean([_median_spread(g) for g in groups]))
+    return float(np.mean([median_pairwise_delta_e(g) for g in groups]))
 
 
 def main(argv=None) -> int:

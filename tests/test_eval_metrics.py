@@ -144,3 +144,11 @@ def test_attribute_accuracy_counts_only_mentioned():
 def test_average_ranks_ties():
     assert M.average_ranks([3.0, 1.0, 3.0, 2.0]).tolist() == [3.5, 1.0, 3.5, 2.0]
     assert M.average_ranks([5, 5, 5]).tolist() == [2.0, 2.0, 2.0]
+
+
+def test_median_pairwise_delta_e_is_the_median_over_every_pair():
+    from t2i_core.eval.metrics import median_pairwise_delta_e
+
+    black, white = [0, 0, 0], [255, 255, 255]
+    assert median_pairwise_delta_e([black, black, white]) == pytest.approx(100.0, abs=0.01)  # 0, 100, 100
+    assert median_pairwise_delta_e([black] * 4 + [white]) == 0.0                    # six 0s, four 100s

@@ -85,12 +85,10 @@ class CurveProbe:
         style = self.judge.predict_tensor(self._draw(generator, self.style_emb, 2))
         shares, spreads = [], []
         key, first = self.domain.style_key, self.domain.style_values[0]
-        iu = np.triu_indices(self.style_z, k=1)
         for c in range(self.n_style):
             rows = style[c * self.style_z:(c + 1) * self.style_z]
             shares.append(np.mean([p[key] == first for p in rows]))
-            bg = np.asarray([p["background_rgb"] for p in rows])
-            spreads.append(np.median(M.delta_e_rgb(bg[iu[0]], bg[iu[1]])))
+            spreads.append(M.median_pairwise_delta_e([p["background_rgb"] for p in rows]))
         fid = {}
         if self.fid_emb is not None:
             feats = self.judge.features(self._draw(generator, self.fid_emb, 3))

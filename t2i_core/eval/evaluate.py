@@ -318,9 +318,7 @@ def diversity(nets, judge, source, sizes, seed, figures) -> dict:
         images = nets.generate(nets.z(m, section_seed(seed, 3) + 1000 * c), emb)
         preds = judge.predict_tensor(images)
         shares.append(np.mean([p[key] == first for p in preds]))
-        bg = np.asarray([p["background_rgb"] for p in preds])
-        iu = np.triu_indices(m, k=1)
-        spreads.append(np.median(M.delta_e_rgb(bg[iu[0]], bg[iu[1]])))
+        spreads.append(M.median_pairwise_delta_e([p["background_rgb"] for p in preds]))
         if c == 0:
             figures["diversity"] = (images, cap)
     return {f"{key}_{first}_share": _r(np.mean(shares)),
