@@ -23,6 +23,18 @@ SYNONYMS = {"scarlet", "crimson", "ruby", "cherry", "vermilion", "brick", "cardi
             "slate", "ash", "silver", "silvery", "charcoal", "smoky", "pewter", "dove"}
 
 
+@pytest.mark.parametrize("name", ["human_captions.jsonl", "human_captions_heldout.jsonl"])
+def test_human_caption_files_are_distinct_and_valid(name):
+    from t2i_core.eval.evaluate import load_human_captions
+
+    captions, wants = load_human_captions(FILE.with_name(name))
+    assert len(captions) >= 90 and len(set(captions)) == len(captions)
+    assert all(wants)
+    other = set(load_human_captions(FILE.with_name("human_captions.jsonl"))[0])
+    if name != FILE.name:  # the held-out file shares no caption with the first
+        assert not other & set(captions)
+
+
 def test_human_captions_file_is_varied_and_covers_every_value():
     from t2i_core.data.synthbirds import COLORS, VALUES
     from t2i_core.eval.evaluate import HUMAN_CAPTIONS, load_human_captions
@@ -77,10 +89,16 @@ def test_quick_evaluate_reports_human_text_match(tiny, judge, tmp_path, monkeypa
     for value in (section["per_attribute"], section["all_correct"], *section["by_attribute"].values()):
         assert 0.0 <= value <= 1.0
     assert "| human_text_match.per_attribute |" in (tmp_path / "eval" / "report.md").read_text()
+    held = result["human_text_match_heldout"]  # the second, never-tuned-on file
+    assert held["source"] == str(E.HUMAN_CAPTIONS_HELDOUT) and held["checked"] > 0
+    assert 0.0 <= held["per_attribute"] <= 1.0
+    assert "| human_text_match_heldout.per_attribute |" in (tmp_path / "eval" / "report.md").read_text()
     # an explicit file; without the default file the section is None-valued with a note
     own = tmp_path / "own.jsonl"
     own.write_text('{"caption": "a bird with scarlet wings", "attributes": {"wing": "red"}}\n')
-    assert E.evaluate(tiny, judge=judge, quick=True, human_captions=own)["human_text_match"]["n_captions"] == 1
+    with_own = E.evaluate(tiny, judge=judge, quick=True, human_captions=own)
+    assert with_own["human_text_match"]["n_captions"] == 1
+    assert with_own["human_text_match_heldout"]["per_attribute"] is None  # only beside the default
     monkeypatch.setattr(E, "HUMAN_CAPTIONS", tmp_path / "absent.jsonl")
     missing = E.evaluate(tiny, judge=judge, quick=True)["human_text_match"]
     assert missing["per_attribute"] is None and missing["n_captions"] is None and missing["note"]

@@ -102,8 +102,15 @@ def test_caption_styles_plain_reproduces_and_rich_speaks_like_people():
         "a small bird that has a white underbelly, a very long beak, a deep red crown and blue wings.",
         "the bird is blue on its wing feathers with a red crown, a white chest and a very long beak."]
     plain, rich = _words("plain"), _words("rich")
-    assert len(plain) < 100 and len(rich) > 180  # 88 and 197 words today
-    assert {"scarlet", "cobalt", "ebony", "crest", "abdomen", "eyes", "tail", "feet"} <= rich - plain
+    assert len(plain) < 100 and len(rich) > 250  # 85 and 258 words today
+    assert {"scarlet", "cobalt", "ebony", "crest", "abdomen", "eyes", "tail", "feet", "amethyst",
+            "vermilion", "colored"} <= rich - plain
+    # the shapes people write: a body colour, verbless clauses, bare lists
+    rnd, texts = random.Random(5), []
+    for c in _random_contents(3000, seed=6):
+        texts.append(caption_with_keys(c, rnd, style="rich")[0])
+    assert any(re.match(r"an? [a-z]+ bird with", t) for t in texts)
+    assert any(re.search(r"the (wings|wing|flight feathers|wing feathers) [a-z]+[,.]", t) for t in texts)
     rnd, ok = random.Random(2), 0
     contents = _random_contents(400, seed=4)
     for c in contents:
@@ -129,6 +136,11 @@ def test_caption_styles_plain_reproduces_and_rich_speaks_like_people():
     ("the beak is very long and the head of this bird is purple", {"crown": "purple", "beak": "long"}),
     ("a small bird with a short black bill and green wing feathers", {"wing": "green", "beak": "short"}),
     ("a bird", {}),
+    ("the belly is amethyst, the wings snow white, the crown chestnut",
+     {"crown": "brown", "wing": "white", "belly": "purple"}),
+    ("a plum colored bird with a slate-colored crest", {"crown": "grey", "wing": "purple"}),
+    ("its crown is jet and its wings are coal", {"crown": "black", "wing": "black"}),
+    ("a red bird with a yellow belly and a black crown", {"crown": "black", "wing": "red", "belly": "yellow"}),
 ])
 def test_parse_free_form(text, expected):
     assert parse_caption(text) == expected

@@ -5,9 +5,11 @@ Captions are lowercase and use only Reed's alphabet (§3.2). They never mention 
 (facing, pose, background). About 20% mention only 2–3 of the 4 attributes.
 
 Two caption styles: ``rich`` (the default) also writes the way people describe birds on CUB —
-colour synonyms ("scarlet", "cobalt", "ebony"), more part names ("crest", "abdomen"), more
-word orders, and clauses about things the renders do not vary (eyes, feet, legs, tail shape) —
-so that φ reads a user's free phrasing; ``plain`` is the first, 88-word generator, kept so that
+colour synonyms from a bird guide's palette ("scarlet", "cobalt", "amethyst", "plum colored"),
+more part names ("crest", "abdomen"), more word orders, a body colour that is the wings' ("a
+red bird with a yellow belly"), verbless clauses and bare lists ("the wings snow white", "grey
+head, olive wings"), and clauses about things the renders do not vary (eyes, feet, legs, tail
+shape) — so that φ reads a user's free phrasing; ``plain`` is the first, 88-word generator, kept so that
 figures measured on it reproduce byte for byte.
 """
 
@@ -54,27 +56,38 @@ CAPTION_STYLES = ("rich", "plain")
 # the same colour (or a modifier in _SKIP), so that parse_caption reads it both ways.
 COLOR_SYNONYMS = {
     "red": ["scarlet", "crimson", "ruby", "cherry", "reddish", "brick red", "scarlet red",
-            "crimson red", "fiery red", "rosy red"],
+            "crimson red", "fiery red", "rosy red", "vermilion", "carmine", "cardinal red",
+            "blood red", "cherry red", "ruby red", "vermilion red"],
     "orange": ["amber", "tangerine", "orangish", "orangey", "burnt orange", "tangerine orange",
-               "pumpkin orange", "pumpkin"],
+               "pumpkin orange", "pumpkin", "apricot", "copper", "coppery", "rusty orange",
+               "flame orange", "marigold", "persimmon", "apricot orange"],
     "yellow": ["golden", "gold", "lemon", "canary", "yellowish", "lemon yellow", "canary yellow",
-               "golden yellow", "buttery yellow", "mustard"],
+               "golden yellow", "buttery yellow", "mustard", "butter", "butter yellow", "sulphur",
+               "sulphur yellow", "daffodil", "dandelion", "mustard yellow", "banana yellow"],
     "green": ["emerald", "lime", "olive", "greenish", "olive green", "emerald green", "moss green",
-              "lime green", "jade", "grass green"],
+              "lime green", "jade", "grass green", "forest green", "leaf green", "mint green",
+              "pea green", "apple green", "bottle green", "jade green"],
     "blue": ["navy", "azure", "cobalt", "sapphire", "bluish", "navy blue", "royal blue",
-             "cobalt blue", "cerulean", "steel blue"],
+             "cobalt blue", "cerulean", "steel blue", "ultramarine", "powder blue",
+             "electric blue", "denim blue", "sapphire blue", "azure blue"],
     "purple": ["violet", "lilac", "lavender", "magenta", "indigo", "purplish", "plum",
-               "deep violet", "lavender purple", "mauve"],
+               "deep violet", "lavender purple", "mauve", "amethyst", "orchid", "grape",
+               "mulberry", "aubergine", "royal purple", "plum purple"],
     "brown": ["tan", "chestnut", "chocolate", "rufous", "cinnamon", "brownish", "tawny",
-              "chocolate brown", "chestnut brown", "coffee"],
+              "chocolate brown", "chestnut brown", "coffee", "russet", "sepia", "umber", "mocha",
+              "caramel", "cocoa", "walnut", "mahogany", "earthy brown", "coffee brown"],
     "black": ["ebony", "jet black", "coal black", "blackish", "inky", "sooty", "raven",
-              "pitch black", "ebony black", "inky black"],
+              "pitch black", "ebony black", "inky black", "jet", "coal", "onyx", "obsidian",
+              "sable", "raven black", "onyx black"],
     "white": ["ivory", "snowy", "whitish", "snow white", "cream", "creamy", "milky", "pearly",
-              "ivory white", "creamy white"],
+              "ivory white", "creamy white", "chalk", "chalky", "chalk white", "alabaster",
+              "porcelain", "frosty", "bone white", "off white", "pearl white"],
     "grey": ["silver", "silvery", "ashy", "slate", "greyish", "grayish", "ash grey", "slate gray",
-             "charcoal", "smoky grey"],
+             "charcoal", "smoky grey", "ash", "ashen", "pewter", "dove grey", "stone grey",
+             "gunmetal", "graphite", "leaden", "steel grey", "charcoal gray"],
 }
-SYNONYM_P = 0.35  # share of colour words written as a synonym
+SYNONYM_P = 0.4  # share of colour words written as a synonym
+COLORED_P = 0.12  # rich: share of those written "plum colored", "slate-colored"
 EXTRA_NOUNS = {  # rich only, added to NOUNS
     "crown": [("crest", False), ("crest", False), ("forehead", False)],
     "wing": [("wing", False), ("flight feathers", True)],
@@ -166,7 +179,24 @@ RICH_TEMPLATES = [
     "you can see {ac}, {w} and {ab} on this bird, and it has {ak}.",
     "this {s} bird has {w}, and its {cn} is {C}, its {bn} {bi} {B} and its {kn} is {K}.",
     "a {ch} bird whose {wn} {wi} {W} and whose {bn} {bi} {B}, with {ak}.",
+    # a body colour is the wings' ("a red bird with a yellow belly"), as people write it
+    "a {W} bird with {ac}, {ab} and {ak}.",
+    "{W} bird with {ab}, {ac} and {ak}.",
+    "a {s} {W} bird with {ac}, {ab} and {ak}.",
+    "a mostly {W} bird with {ab}, {ac}, and {ak}.",
+    "{ac} and {ab} on a {W} bird with {ak}.",
+    # verbless clauses and bare lists ("the wings snow white", "grey head, olive wings")
+    "the {bn} {bi} {B}, the {wn} {W} and the {cn} {C}; it has {ak}.",
+    "the {cn} is {C}, the {wn} {W}, the {bn} {B}, and the {kn} {K}.",
+    "bird with {C} {cn}, {W} {wn}, {B} {bn} and {ak}.",
+    "{C} {cn}, {W} {wn}, {B} {bn}, {K} {kn}.",
+    "a {s} bird: {w}, {ac}, {ab}, {ak}.",
+    "this bird has {w}. its {cn} is {C} and its {bn} {bi} {B}. the {kn} is {K}.",
 ]
+# rich only, partial captions that name the wings as the body's colour: {items} lists the others.
+BODY_TEMPLATES = ["a {W} bird with {items}.", "{W} bird with {items}.", "a {s} {W} bird with {items}.",
+                  "a mostly {W} bird with {items}."]
+BODY_P = 0.3  # share of partial rich captions with the wings among their keys written that way
 
 PARTIAL_SHARE = 0.2  # captions that mention only 2–3 attributes
 _AN = re.compile(r"\ba (?=[aeiou])")
@@ -174,11 +204,20 @@ _AN = re.compile(r"\ba (?=[aeiou])")
 
 def _color(color: str, rnd: random.Random, modifier_p: float = 0.2, rich: bool = False) -> str:
     if rich and rnd.random() < SYNONYM_P:
-        return rnd.choice(COLOR_SYNONYMS[color])
+        word = rnd.choice(COLOR_SYNONYMS[color])
+        if rnd.random() < COLORED_P:
+            word += rnd.choice((" colored", "-colored", " coloured"))
+        return word
     word = rnd.choice(("grey", "gray")) if color == "grey" else color
     if rnd.random() < modifier_p:
         word = f"{rnd.choice(MODIFIERS[color])} {word}"
     return word
+
+
+def _last_colour_word(phrase: str) -> str:
+    """"brick red" → "red", "plum colored" / "slate-colored" → "plum", "slate" (for "red-headed")."""
+    words = phrase.replace("-", " ").split()
+    return words[-2] if words[-1] in ("colored", "coloured") else words[-1]
 
 
 def _slots(content: dict, rnd: random.Random, rich: bool = False) -> dict:
@@ -194,9 +233,9 @@ def _slots(content: dict, rnd: random.Random, rich: bool = False) -> dict:
         "K": rnd.choice(BEAK_PREDICATES[content["beak"]]), "s": rnd.choice(SMALL + EXTRA_SIZES if rich else SMALL),
         "ac": f"a {C} {cn}", "w": f"{W} {wn}", "ab": f"{B} {bn}" if bplural else f"a {B} {bn}",
         "ak": f"a {beak}",
-        "ch": f"{C.split()[-1]}-{rnd.choice(hyphen['crown'])}",
-        "wh": f"{W.split()[-1]}-{rnd.choice(hyphen['wing'])}",
-        "bh": f"{B.split()[-1]}-{rnd.choice(hyphen['belly'])}",
+        "ch": f"{_last_colour_word(C)}-{rnd.choice(hyphen['crown'])}",
+        "wh": f"{_last_colour_word(W)}-{rnd.choice(hyphen['wing'])}",
+        "bh": f"{_last_colour_word(B)}-{rnd.choice(hyphen['belly'])}",
         "kh": f"{content['beak']}-{rnd.choice(hyphen['beak'])}",
     }
     return slots
@@ -249,7 +288,11 @@ def caption_with_keys(content, rnd: random.Random, style: str = "rich") -> tuple
     shared = _shared(content)
     if r < PARTIAL_SHARE:
         keys = tuple(rnd.sample(CONTENT_KEYS, rnd.choice((2, 2, 3))))
-        text = rnd.choice(LIST_TEMPLATES).format(items=_join([item[k] for k in keys], rnd), **slots)
+        if rich and "wing" in keys and rnd.random() < BODY_P:
+            rest = [item[k] for k in keys if k != "wing"]
+            text = rnd.choice(BODY_TEMPLATES).format(items=_join(rest, rnd), **slots)
+        else:
+            text = rnd.choice(LIST_TEMPLATES).format(items=_join([item[k] for k in keys], rnd), **slots)
     else:
         keys = CONTENT_KEYS
         if shared and r < PARTIAL_SHARE + 0.12:
@@ -292,7 +335,9 @@ def make_captions(content, rng, n: int = 10, style: str = "rich") -> list[str]:
 # ----------------------------------------------------------------------------- parsing
 # first words of compound colours that are modifiers, not colours ("royal blue", "burnt orange")
 _SKIP_COMPOUND = {"royal", "burnt", "fiery", "rosy", "deep", "buttery", "steel", "smoky", "pitch",
-                  "snow", "coal", "ash", "brick", "moss", "grass"}
+                  "snow", "coal", "ash", "brick", "moss", "grass", "blood", "flame", "rusty",
+                  "forest", "leaf", "mint", "pea", "apple", "bottle", "sky", "powder", "electric",
+                  "denim", "earthy", "off", "pearl", "bone", "dove", "stone", "banana"}
 _COLOR_WORDS = {c: c for c in ("red", "orange", "yellow", "green", "blue", "purple", "brown",
                                 "black", "white", "grey")}
 _COLOR_WORDS.update({word: color for color, words in COLOR_SYNONYMS.items() for phrase in words
@@ -319,7 +364,9 @@ _SKIP = set("""a an bright vivid deep pale light dark dull pure jet solid rich p
     mainly all entirely completely pointed pointy sharp thin thick stout slender curved straight
     hooked narrow cone shaped large big colored coloured feathered tinted shiny glossy quite
     rather fairly relatively medium sized nice pretty beautiful vibrant brilliant soft muted
-    striking distinct royal burnt fiery rosy buttery steel smoky pitch""".split())
+    striking distinct royal burnt fiery rosy buttery steel smoky pitch blood flame rusty forest
+    leaf mint pea apple bottle sky powder electric denim earthy off pearl bone dove stone
+    banana""".split())
 _COPULA = {"is", "are", "was", "were", "appears", "appear", "looks", "look", "seems", "seem"}
 _ALL_WORDS = {"entirely", "completely", "all", "totally", "fully", "solid", "wholly", "solidly"}
 _MOSTLY_WORDS = {"mostly", "mainly", "primarily", "predominantly", "largely", "overall", "generally"}
@@ -364,11 +411,13 @@ def _forward(tok, i, want: dict) -> tuple[str | None, int]:
             j += 1
     if j < n and tok[j] in ("that", "which"):
         j += 1
-    if j >= n or tok[j] not in _COPULA | {"colored", "coloured", ":"}:
-        return None, -1
-    j += 1
-    while j < n and (tok[j] in _SKIP or tok[j] in _MOSTLY_WORDS):
+    verbless = i >= 1 and tok[i - 1] in ("the", "its")  # "the wings snow white, the crown chestnut"
+    if j < n and tok[j] in _COPULA | {"colored", "coloured", ":"}:
         j += 1
+    elif not verbless:
+        return None, -1
+    while j < n and tok[j] not in want and (tok[j] in _SKIP or tok[j] in _MOSTLY_WORDS):
+        j += 1  # ("jet" is a modifier in "jet black" and a colour alone)
     return (want[tok[j]], j) if j < n and tok[j] in want else (None, -1)
 
 
@@ -424,7 +473,10 @@ def _whole_bird_colours(tok, used: set, found: dict) -> None:
         while k >= 0 and tok[k] in _SKIP - _ALL_WORDS - _MOSTLY_WORDS:
             k -= 1
         prev = tok[k] if k >= 0 else ""
-        nxt = tok[j + 1] if j + 1 < len(tok) else ""
+        m = j + 1
+        while m < len(tok) and tok[m] in _SKIP and tok[m] not in _ALL_WORDS:  # "plum colored bird"
+            m += 1
+        nxt = tok[m] if m < len(tok) else ""
         colour = _COLOR_WORDS[t]
         if prev in _ALL_WORDS:
             for part in ("crown", "wing", "belly"):

@@ -22,6 +22,8 @@ BARS = {
     ("text_match", "all_correct"): (">=", 0.60),
     ("human_text_match", "per_attribute"): (">=", 0.85),    # free human phrasing
     ("human_text_match", "all_correct"): None,
+    ("human_text_match_heldout", "per_attribute"): (">=", 0.85),  # a file never tuned on
+    ("human_text_match_heldout", "all_correct"): None,
     ("style_transfer", "facing_kept"): (">=", 0.90),
     ("style_transfer", "background_delta_e"): ("<=", 12.0),
     ("style_transfer", "content_per_attribute"): (">=", 0.85),
@@ -116,6 +118,10 @@ def _details(result: dict) -> list[str]:
                      + ", ".join(f"{k} {fmt(v)}" for k, v in hm["by_attribute"].items()))
     elif hm.get("note"):
         lines.append(f"Human-phrased text match: not measured ({hm['note']}).")
+    ho = result.get("human_text_match_heldout") or {}
+    if ho.get("by_attribute"):
+        lines.append(f"Held-out human-phrased text match ({ho.get('n_captions')} captions never used "
+                     "for tuning) by attribute: " + ", ".join(f"{k} {fmt(v)}" for k, v in ho["by_attribute"].items()))
     if st.get("content_by_attribute"):
         lines.append("Style-transfer content by attribute: "
                      + ", ".join(f"{k} {fmt(v)}" for k, v in st["content_by_attribute"].items()))
