@@ -102,7 +102,7 @@ def test_caption_styles_plain_reproduces_and_rich_speaks_like_people():
         "a small bird that has a white underbelly, a very long beak, a deep red crown and blue wings.",
         "the bird is blue on its wing feathers with a red crown, a white chest and a very long beak."]
     plain, rich = _words("plain"), _words("rich")
-    assert len(plain) < 100 and len(rich) > 250  # 85 and 258 words today
+    assert len(plain) < 100 and len(rich) > 250  # 85 and 258 words in 3,000 captions (88 and 259 in 20,000)
     assert {"scarlet", "cobalt", "ebony", "crest", "abdomen", "eyes", "tail", "feet", "amethyst",
             "vermilion", "colored"} <= rich - plain
     # the shapes people write: a body colour, verbless clauses, bare lists
