@@ -207,6 +207,7 @@ def test_ablation_wiring_one_tiny_variant(tiny_synthbirds, judge, tmp_path):
     report = (tmp_path / "abl" / "ablation.md").read_text()
     assert "| gan-int-cls |" in report and (tmp_path / "abl" / "gan-int-cls_samples.png").is_file()
     assert [c["verdict"] for c in summary["claims"]] == ["not measured"] * 4
+    assert summary["settings"]["recipe"] == "paper"
 
 
 def test_procedural_source_uses_the_training_data_seed():

@@ -322,6 +322,16 @@ def test_ablate_trains_each_variant_with_the_papers_recipe(monkeypatch, tmp_path
         assert cfg.recipe == "paper"
         for key in set(RECIPES["fast"]) - {"variant"}:                   # the variant is ablate's own
             assert getattr(cfg, key) == getattr(default, key), key
+    # `ablate --recipe fast`: the same four variants, each with every lever of `fast`
+    seen.clear()
+    for variant in ("gan", "gan-int-cls"):
+        ablation.train_variant(variant, None, None, {"dataset": {"domain": "birds"}}, tmp_path / variant,
+                               steps=1, seed=0, preset="tiny", batch_size=4, progress=False, recipe="fast")
+    assert [c.variant for c in seen] == ["gan", "gan-int-cls"]
+    for cfg in seen:
+        assert cfg.recipe == "fast"
+        for key in set(RECIPES["fast"]) - {"variant"}:
+            assert getattr(cfg, key) == RECIPES["fast"][key], key
 
 
 def test_class_prototypes_and_hard_wrong_texts():

@@ -19,6 +19,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="one seed for every variant")
     parser.add_argument("--variants", default=",".join(("gan", "gan-cls", "gan-int", "gan-int-cls")),
                         help="comma-separated subset of variants")
+    parser.add_argument("--recipe", default="paper", choices=("paper", "fast"),
+                        help="training recipe every variant shares: paper (Reed et al. exactly) or "
+                             "fast (the time-to-quality curve's levers; its own choice of variant "
+                             "is overridden)")
     parser.add_argument("--quick-eval", action="store_true", help="small evaluation samples")
     parser.add_argument("--judge", default=None, help="judge weights folder (default: weights/judge)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -52,7 +56,7 @@ def run(args) -> int:
                            style_steps=args.style_steps, preset=args.preset,
                            batch_size=args.batch_size, seed=args.seed, quick_eval=args.quick_eval,
                            variants=variants, judge=args.judge, progress=not args.no_progress,
-                           log=log)
+                           log=log, recipe=args.recipe)
     from ..eval.ablation_report import text_table
 
     print(text_table(summary["results"]))

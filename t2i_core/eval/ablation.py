@@ -42,15 +42,29 @@ def load_training_data(data, text_encoder, *, split: str = "trainval", load_size
     emb, offsets, te, info, _ = load_embeddings(str(text_encoder) if text_encoder else None, index, dist,
                                                 progress, cache_dir=cache_dir)
     gan_data = load_split(index, split, emb, offsets, load_size=load_size, progress=progress)
-    info["dataset"] = {"root": str(index.root), "format": index.format}
+    info["dataset"] = {"root": str(index.root), "format": index.format, "domain": index.domain}
     return index, gan_data, te, info
 
 
+def variant_settings(recipe: str = "paper", overrides: dict | None = None, domain: str | None = "birds") -> dict:
+    """The training settings every variant shares: recipe ``recipe`` ("paper": Reed et al.
+    2016 §5 exactly; "fast": the time-to-quality curve's levers, reports/quality/) for data of
+    ``domain``, without its own choice of variant, then the caller's overrides."""
+    settings = {**recipe_settings(recipe, domain), **(overrides or {})}
+    settings.pop("variant", None)  # the ablation sets the variant
+    return settings
+
+
+def gan_data_domain(info: dict) -> str | None:
+    """The domain (birds, flowers, None) that ``load_training_data`` recorded in its run info."""
+    return (info.get("dataset") or {}).get("domain")
+
+
 def train_variant(variant: str, gan_data, te, info, run_dir, *, steps: int, seed: int,
-                  preset: str, batch_size: int, progress: bool, overrides: dict | None = None) -> Path:
+                  preset: str, batch_size: int, progress: bool, overrides: dict | None = None,
+                  recipe: str = "paper") -> Path:
     """Train one variant with ``Trainer`` and return its exported weights folder."""
-    # the paper's exact recipe (Reed et al. 2016 §5), then the caller's overrides
-    settings = {**recipe_settings("paper"), **(overrides or {})}
+    settings = variant_settings(recipe, overrides, gan_data_domain(info))
     cfg = gan_trainer.GANTrainConfig(variant=variant, preset=preset, steps=steps, seed=seed,
                          batch_size=batch_size, sample_every=0, ckpt_every=0, keep=1,
                          device="cpu", **settings)
@@ -75,9 +89,9 @@ def train_style_encoder(weights: Path, out: Path, *, steps: int, seed: int, prog
 def run_ablation(*, data, steps: int, out, text_encoder=None, style_steps: int | None = None,
                  preset: str = "small", batch_size: int = 64, seed: int = 0, quick_eval: bool = False,
                  variants=VARIANTS, judge=None, progress: bool = True, log=print,
-                 overrides: dict | None = None) -> dict:
-    """Train, style-train and evaluate every variant; write the report. Returns
-    ``{"results": {variant: evaluate dict}, "claims": [...], "report": path}``."""
+                 overrides: dict | None = None, recipe: str = "paper") -> dict:
+    """Train, style-train and evaluate every variant under ``recipe`` (default: the paper's);
+    write the report. Returns ``{"results": {variant: evaluate dict}, "claims": [...], "report": path}``."""
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown or not variants:
         raise UserError(f"unknown variants {unknown}: choose from {', '.join(VARIANTS)}")
@@ -89,14 +103,17 @@ def run_ablation(*, data, steps: int, out, text_encoder=None, style_steps: int |
     judge = _resolve_judge(judge)
     style_steps = style_steps if style_steps is not None else max(1, steps // 2)
     log(f"loading {data} and caption embeddings once for all variants")
-    index, gan_data, te, info = load_training_data(data, text_encoder, progress=progress)
+    index = data if isinstance(data, DataIndex) else open_dataset(data, progress=progress)
+    load_size = variant_settings(recipe, overrides, index.domain).get("load_size", 76)
+    index, gan_data, te, info = load_training_data(index, text_encoder, load_size=load_size,
+                                                   progress=progress)
     results, grids, timing = {}, {}, {}
     for variant in variants:
         t0 = time.time()
         log(f"[{variant}] training {steps} steps")
         weights = train_variant(variant, gan_data, te, info, out / variant, steps=steps, seed=seed,
                                 preset=preset, batch_size=batch_size, progress=progress,
-                                overrides=overrides)
+                                overrides=overrides, recipe=recipe)
         log(f"[{variant}] style encoder {style_steps} steps")
         weights = train_style_encoder(weights, out / variant / "style", steps=style_steps, seed=seed,
                                       progress=progress, batch_size=batch_size)
@@ -108,7 +125,7 @@ def run_ablation(*, data, steps: int, out, text_encoder=None, style_steps: int |
         save_grid(_sample_images(pipe, results[variant]), grid, ncol=8)
         grids[variant] = grid.name
         timing[variant] = round(time.time() - t0, 1)
-    settings = {"data": str(index.root), "steps": steps, "style_steps": style_steps, "preset": preset,
+    settings = {"recipe": recipe, "data": str(index.root), "steps": steps, "style_steps": style_steps, "preset": preset,
                 "batch_size": batch_size, "seed": seed, "text_encoder": str(text_encoder),
                 "evaluation": "quick" if quick_eval else "full"}
     report = write_markdown(results, out, settings=settings, grids=grids, timing=timing)
