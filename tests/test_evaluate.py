@@ -208,6 +208,12 @@ def test_ablation_wiring_one_tiny_variant(tiny_synthbirds, judge, tmp_path):
     assert "| gan-int-cls |" in report and (tmp_path / "abl" / "gan-int-cls_samples.png").is_file()
     assert [c["verdict"] for c in summary["claims"]] == ["not measured"] * 4
     assert summary["settings"]["recipe"] == "paper"
+    # --recipe fast trains G against the frozen θ: a φ-only folder is refused before any training
+    with pytest.raises(UserError, match="image encoder θ"):
+        run_ablation(data=tiny_synthbirds, steps=2, out=tmp_path / "abl_fast", text_encoder=tmp_path / "te",
+                     preset="tiny", variants=("gan",), judge=judge, progress=False, log=lambda m: None,
+                     recipe="fast")
+    assert not (tmp_path / "abl_fast" / "gan").exists()
 
 
 def test_procedural_source_uses_the_training_data_seed():

@@ -23,6 +23,7 @@ from ..errors import UserError
 from ..files import atomic_write
 from ..pipeline import T2IPipeline
 from ..text.cache import load_embeddings
+from ..text.loading import load_image_encoder
 from ..train import distributed as du
 from ..train import gan_trainer
 from ..train.gan_config import recipe_settings
@@ -62,13 +63,15 @@ def gan_data_domain(info: dict) -> str | None:
 
 def train_variant(variant: str, gan_data, te, info, run_dir, *, steps: int, seed: int,
                   preset: str, batch_size: int, progress: bool, overrides: dict | None = None,
-                  recipe: str = "paper") -> Path:
-    """Train one variant with ``Trainer`` and return its exported weights folder."""
+                  recipe: str = "paper", image_encoder=None) -> Path:
+    """Train one variant with ``Trainer`` and return its exported weights folder
+    (``image_encoder``: the frozen DS-SJE θ, which recipes with ``theta_weight > 0`` need)."""
     settings = variant_settings(recipe, overrides, gan_data_domain(info))
     cfg = gan_trainer.GANTrainConfig(variant=variant, preset=preset, steps=steps, seed=seed,
                          batch_size=batch_size, sample_every=0, ckpt_every=0, keep=1,
                          device="cpu", **settings)
-    trainer = gan_trainer.Trainer(cfg, gan_data, run_dir, text_encoder=te, run_info=info, progress=progress)
+    trainer = gan_trainer.Trainer(cfg, gan_data, run_dir, text_encoder=te, run_info=info, progress=progress,
+                                  image_encoder=image_encoder)
     result = trainer.train()
     if "weights" not in result:
         raise UserError(f"training {variant} wrote no weights folder")
@@ -104,7 +107,14 @@ def run_ablation(*, data, steps: int, out, text_encoder=None, style_steps: int |
     style_steps = style_steps if style_steps is not None else max(1, steps // 2)
     log(f"loading {data} and caption embeddings once for all variants")
     index = data if isinstance(data, DataIndex) else open_dataset(data, progress=progress)
-    load_size = variant_settings(recipe, overrides, index.domain).get("load_size", 76)
+    shared = variant_settings(recipe, overrides, index.domain)
+    load_size = shared.get("load_size", 76)
+    theta = None
+    if shared.get("theta_weight", 0) > 0:  # the recipe's matching loss through the frozen θ
+        try:
+            theta = load_image_encoder(text_encoder)
+        except UserError as exc:
+            raise UserError(f"--recipe {recipe} needs the image encoder θ of a train-text run: {exc}") from None
     index, gan_data, te, info = load_training_data(index, text_encoder, load_size=load_size,
                                                    progress=progress)
     results, grids, timing = {}, {}, {}
@@ -113,7 +123,7 @@ def run_ablation(*, data, steps: int, out, text_encoder=None, style_steps: int |
         log(f"[{variant}] training {steps} steps")
         weights = train_variant(variant, gan_data, te, info, out / variant, steps=steps, seed=seed,
                                 preset=preset, batch_size=batch_size, progress=progress,
-                                overrides=overrides, recipe=recipe)
+                                overrides=overrides, recipe=recipe, image_encoder=theta)
         log(f"[{variant}] style encoder {style_steps} steps")
         weights = train_style_encoder(weights, out / variant / "style", steps=style_steps, seed=seed,
                                       progress=progress, batch_size=batch_size)
