@@ -325,8 +325,8 @@ def test_ablate_trains_each_variant_with_the_papers_recipe(monkeypatch, tmp_path
     # `ablate --recipe fast`: the same four variants, each with every lever of `fast`
     seen.clear()
     for variant in ("gan", "gan-int-cls"):
-        ablation.train_variant(variant, None, None, {"dataset": {"domain": "birds"}}, tmp_path / variant,
-                               steps=1, seed=0, preset="tiny", batch_size=4, progress=False, recipe="fast")
+        ablation.train_variant(variant, None, None, {}, tmp_path / variant, steps=1, seed=0, preset="tiny",
+                               batch_size=4, progress=False, settings=ablation.variant_settings("fast"))
     assert [c.variant for c in seen] == ["gan", "gan-int-cls"]
     for cfg in seen:
         assert cfg.recipe == "fast"

@@ -334,10 +334,13 @@ def make_captions(content, rng, n: int = 10, style: str = "rich") -> list[str]:
 
 # ----------------------------------------------------------------------------- parsing
 # first words of compound colours that are modifiers, not colours ("royal blue", "burnt orange")
-_SKIP_COMPOUND = {"royal", "burnt", "fiery", "rosy", "deep", "buttery", "steel", "smoky", "pitch",
-                  "snow", "coal", "ash", "brick", "moss", "grass", "blood", "flame", "rusty",
-                  "forest", "leaf", "mint", "pea", "apple", "bottle", "sky", "powder", "electric",
-                  "denim", "earthy", "off", "pearl", "bone", "dove", "stone", "banana"}
+# (read as modifiers, _SKIP, everywhere)
+_COMPOUND_MODIFIERS = {"royal", "burnt", "fiery", "rosy", "buttery", "steel", "smoky", "pitch", "blood",
+                       "flame", "rusty", "forest", "leaf", "mint", "pea", "apple", "bottle", "sky",
+                       "powder", "electric", "denim", "earthy", "off", "pearl", "bone", "dove", "stone",
+                       "banana"}
+# (colours of their own when they stand alone: "snow" white, "coal" black, ...)
+_SKIP_COMPOUND = _COMPOUND_MODIFIERS | {"deep", "snow", "coal", "ash", "brick", "moss", "grass"}
 _COLOR_WORDS = {c: c for c in ("red", "orange", "yellow", "green", "blue", "purple", "brown",
                                 "black", "white", "grey")}
 _COLOR_WORDS.update({word: color for color, words in COLOR_SYNONYMS.items() for phrase in words
@@ -364,9 +367,7 @@ _SKIP = set("""a an bright vivid deep pale light dark dull pure jet solid rich p
     mainly all entirely completely pointed pointy sharp thin thick stout slender curved straight
     hooked narrow cone shaped large big colored coloured feathered tinted shiny glossy quite
     rather fairly relatively medium sized nice pretty beautiful vibrant brilliant soft muted
-    striking distinct royal burnt fiery rosy buttery steel smoky pitch blood flame rusty forest
-    leaf mint pea apple bottle sky powder electric denim earthy off pearl bone dove stone
-    banana""".split())
+    striking distinct""".split()) | _COMPOUND_MODIFIERS
 _COPULA = {"is", "are", "was", "were", "appears", "appear", "looks", "look", "seems", "seem"}
 _ALL_WORDS = {"entirely", "completely", "all", "totally", "fully", "solid", "wholly", "solidly"}
 _MOSTLY_WORDS = {"mostly", "mainly", "primarily", "predominantly", "largely", "overall", "generally"}

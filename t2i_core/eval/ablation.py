@@ -43,7 +43,7 @@ def load_training_data(data, text_encoder, *, split: str = "trainval", load_size
     emb, offsets, te, info, _ = load_embeddings(str(text_encoder) if text_encoder else None, index, dist,
                                                 progress, cache_dir=cache_dir)
     gan_data = load_split(index, split, emb, offsets, load_size=load_size, progress=progress)
-    info["dataset"] = {"root": str(index.root), "format": index.format, "domain": index.domain}
+    info["dataset"] = {"root": str(index.root), "format": index.format}
     return index, gan_data, te, info
 
 
@@ -56,17 +56,13 @@ def variant_settings(recipe: str = "paper", overrides: dict | None = None, domai
     return settings
 
 
-def gan_data_domain(info: dict) -> str | None:
-    """The domain (birds, flowers, None) that ``load_training_data`` recorded in its run info."""
-    return (info.get("dataset") or {}).get("domain")
-
-
 def train_variant(variant: str, gan_data, te, info, run_dir, *, steps: int, seed: int,
-                  preset: str, batch_size: int, progress: bool, overrides: dict | None = None,
-                  recipe: str = "paper", image_encoder=None) -> Path:
-    """Train one variant with ``Trainer`` and return its exported weights folder
-    (``image_encoder``: the frozen DS-SJE θ, which recipes with ``theta_weight > 0`` need)."""
-    settings = variant_settings(recipe, overrides, gan_data_domain(info))
+                  preset: str, batch_size: int, progress: bool, settings: dict | None = None,
+                  image_encoder=None) -> Path:
+    """Train one variant with ``Trainer`` and return its exported weights folder. ``settings``:
+    what every variant shares (``variant_settings``; None: the paper's recipe);
+    ``image_encoder``: the frozen DS-SJE θ, which recipes with ``theta_weight > 0`` need."""
+    settings = variant_settings() if settings is None else settings
     cfg = gan_trainer.GANTrainConfig(variant=variant, preset=preset, steps=steps, seed=seed,
                          batch_size=batch_size, sample_every=0, ckpt_every=0, keep=1,
                          device="cpu", **settings)
@@ -123,7 +119,7 @@ def run_ablation(*, data, steps: int, out, text_encoder=None, style_steps: int |
         log(f"[{variant}] training {steps} steps")
         weights = train_variant(variant, gan_data, te, info, out / variant, steps=steps, seed=seed,
                                 preset=preset, batch_size=batch_size, progress=progress,
-                                overrides=overrides, recipe=recipe, image_encoder=theta)
+                                settings=shared, image_encoder=theta)
         log(f"[{variant}] style encoder {style_steps} steps")
         weights = train_style_encoder(weights, out / variant / "style", steps=style_steps, seed=seed,
                                       progress=progress, batch_size=batch_size)

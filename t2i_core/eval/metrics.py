@@ -240,13 +240,13 @@ def delta_e_rgb(rgb1, rgb2, method: str = "ciede2000") -> np.ndarray:
     raise UserError(f"unknown colour-difference method {method!r}: use 'ciede2000' or 'cie76'")
 
 
-
 def median_pairwise_delta_e(rgb) -> float:
     """Median CIEDE2000 between every pair of ``rgb`` colours ([N, 3], 8-bit sRGB, N ≥ 2): the
     spread of backdrop colours within one caption or class (``diversity.background_spread_delta_e``)."""
     rgb = np.asarray(rgb, dtype=float)
     iu = np.triu_indices(len(rgb), k=1)
     return float(np.median(delta_e_rgb(rgb[iu[0]], rgb[iu[1]])))
+
 
 # --------------------------------------------------------------------------------------------
 # Attribute accuracy (text match, style transfer content)
