@@ -63,6 +63,7 @@ class DiscriminatorConfig:
     spectral_norm: bool = False  # spectral norm on every conv / linear weight of D
     projection: bool = False  # + ⟨ψ(φ(t)), Σ_xy trunk(x)⟩ (projection D, Miyato & Koyama 2018)
     match_head: bool = False  # head mapping an image into φ-space (text reconstruction; Xu et al. 2018)
+    latent_dims: int = 0  # head reading z's first N dims back from a fake (InfoGAN's Q, Chen et al. 2016); 0 = none
 
 
 @dataclass

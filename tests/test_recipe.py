@@ -160,6 +160,49 @@ def test_fast_levers_train_g_through_frozen_theta_and_d_head():
     assert "g_theta" not in off and "g_match" not in off and "d_match" in off  # D's head always learns
 
 
+def test_latent_head_reads_z_and_latent_regression_trains_it_with_g():
+    """InfoGAN's Q on D's trunk: ``with_latent`` appends the reading of z[:, :N] (after the match
+    vector); with ``latent_weight`` D's head learns to read z back from the fakes and G gets the
+    same error, and the paper's step has neither."""
+    x, emb = torch.rand(4, 3, 64, 64) * 2 - 1, torch.randn(4, E)
+    d = _d(match_head=True, latent_dims=3).eval()
+    s, matched, z_read = d(x, emb, with_match=True, with_latent=True)
+    assert s.shape == (4,) and matched.shape == (4, E) and z_read.shape == (4, 3)
+    assert torch.equal(d(x, emb, with_latent=True)[1], z_read) and torch.equal(d(x, emb), s)
+    with pytest.raises(UserError, match="no latent head"):
+        _d()(x, emb, with_latent=True)
+
+    g, d = _g(upsample="resize"), _d(latent_dims=3)
+    opt_g = torch.optim.Adam(g.parameters(), 1e-3, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), 1e-3, betas=(0.5, 0.999))
+    b = 16
+    batch = {"images": torch.rand(b, 3, 64, 64) * 2 - 1, "emb": torch.randn(b, E), "wrong_emb": torch.randn(b, E)}
+    opts = StepOptions("gan-cls", latent_weight=1.0)
+    torch.manual_seed(0)
+    losses = [gan_step(g, d, opt_g, opt_d, batch, opts) for _ in range(60)]
+    first = np.mean([r["d_latent"] for r in losses[:5]])
+    last = np.mean([r["d_latent"] for r in losses[-5:]])
+    assert last < 0.8 * first, (first, last)          # z ~ N(0, I): reading nothing scores ~1
+    assert all(np.isfinite(r["g_latent"]) for r in losses)
+    off = gan_step(g, d, opt_g, opt_d, batch, StepOptions("gan-cls"))
+    assert "d_latent" not in off and "g_latent" not in off
+    with pytest.raises(ValueError, match="latent head"):
+        gan_step(_g(), _d(), opt_g, opt_d, batch, opts)
+
+
+def test_latent_regression_settings_are_checked():
+    from t2i_core.train.gan_trainer import model_configs
+
+    assert RECIPES["paper"].get("latent_regression", 0) == 0
+    _, d = model_configs(GANTrainConfig(preset="tiny", latent_regression=0.5, latent_dims=4), 32)
+    assert d.latent_dims == 4
+    assert model_configs(GANTrainConfig(preset="tiny", latent_dims=4), 32)[1].latent_dims == 0
+    for bad in (dict(latent_regression=-1.0), dict(latent_regression=1.0, latent_dims=0),
+                dict(latent_regression=1.0, latent_dims=10_000)):
+        with pytest.raises(UserError, match="latent"):
+            model_configs(GANTrainConfig(preset="tiny", **bad), 32)
+
+
 def test_named_recipes_and_flag_precedence(tmp_path):
     from t2i_core.cli.train import add_arguments, resolve_config
 

@@ -62,6 +62,10 @@ _HELPS = {
     "match_tau": "temperature of the matching losses",
     "match_negatives": "what the matching losses contrast an image against: batch (the batch's other "
                        "captions) or classes (every training class's mean caption, as DS-SJE does)",
+    "latent_regression": "weight of InfoGAN's latent regression (Chen et al. 2016): D reads z's first "
+                         "--latent-dims dims back from the fakes and G must let it, so z draws "
+                         "visible style that S can read; 0 = off",
+    "latent_dims": "how many of z's dims --latent-regression asks D to read back",
     "hard_wrong": "share of GAN-CLS wrong texts taken from the 10 classes nearest in phi-space "
                   "instead of any other class (0 = paper)",
     "eval_every": "time-to-quality curve: text match on unseen classes every N steps, logged with the "

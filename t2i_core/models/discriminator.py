@@ -10,7 +10,9 @@ Returns pre-sigmoid scores; the losses use BCE-with-logits. Options (off = the p
 ``projection`` adds ⟨ψ(φ(t)), Σ_xy trunk(x)⟩ to the logit (projection discriminator, Miyato &
 Koyama 2018 Eq. 3); ``match_head`` adds ``embed_image(x)``, a linear map of the pooled trunk into
 φ-space, trained contrastively on real (image, caption) pairs (``losses.matching_loss``; the
-sentence-level matching of Xu et al. 2018) and used as a text-reconstruction signal for G. Options against mode collapse
+sentence-level matching of Xu et al. 2018) and used as a text-reconstruction signal for G;
+``latent_dims`` adds ``with_latent``: a linear map of the pooled trunk onto the first N dims of
+z, trained on fakes (InfoGAN's Q network, Chen et al. 2016). Options against mode collapse
 (off = the paper): ``minibatch_std`` (ProGAN, Karras et al. 2018 §3) and ``spectral_norm``
 (Miyato et al. 2018) on every conv / linear weight.
 """
@@ -80,32 +82,42 @@ class Discriminator(nn.Module):
         self.text_proj_embed = nn.Linear(cfg.embed_dim, feat, bias=False) if cfg.projection else None
         # image → φ-space (text reconstruction head); pooled trunk = mean + max over 4×4
         self.match = nn.Linear(2 * feat, cfg.embed_dim) if cfg.match_head else None
+        # image → z[:, :latent_dims] (InfoGAN's Q sharing D's trunk, Chen et al. 2016)
+        self.latent = nn.Linear(2 * feat, cfg.latent_dims) if cfg.latent_dims else None
         dcgan_init(self)
         if cfg.spectral_norm:
             apply_spectral_norm(self)
 
     def forward(self, images: torch.Tensor, emb: torch.Tensor, *, wrong_emb: torch.Tensor | None = None,
-                with_match: bool = False):
+                with_match: bool = False, with_latent: bool = False):
         """Logits [B] for (images, emb). With ``wrong_emb`` also scores the same images against a
         second batch of texts and returns ``(s_right, s_wrong)``: the image trunk runs once (in
         train mode its BatchNorm sees the same batch either way); the text projection and the
-        joint head still see each text batch on its own, exactly as two separate calls would."""
+        joint head still see each text batch on its own, exactly as two separate calls would.
+        ``with_match`` / ``with_latent`` append the match head's φ-space vector and the latent
+        head's reading of z to the result, in that order."""
         if images.dim() != 4 or images.shape[1:] != (3, self.cfg.image_size, self.cfg.image_size):
             raise UserError(f"images must be [batch, 3, {self.cfg.image_size}, {self.cfg.image_size}], "
                             f"got {tuple(images.shape)}")
         if with_match and self.match is None:
             raise UserError("this discriminator has no match head (DiscriminatorConfig.match_head)")
+        if with_latent and self.latent is None:
+            raise UserError("this discriminator has no latent head (DiscriminatorConfig.latent_dims)")
         x = self.trunk(images)                                    # state size: (ndf*8) x 4 x 4
         pooled = x.sum(dim=(2, 3)) if self.text_proj_embed is not None else None
-        matched = None
-        if with_match:
-            matched = self.match(torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1))
+        extras = ()
+        if with_match or with_latent:
+            summary = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
+            if with_match:
+                extras += (self.match(summary),)
+            if with_latent:
+                extras += (self.latent(summary),)
         if self.mbstd is not None:
             x = self.mbstd(x)                                     # state size: (ndf*8 + 1) x 4 x 4
         out = self._head(x, emb, pooled)
         if wrong_emb is not None:
             out = (out, self._head(x, wrong_emb, pooled))
-        return (out, matched) if with_match else out
+        return (out, *extras) if extras else out
 
     def _head(self, x: torch.Tensor, emb: torch.Tensor, pooled: torch.Tensor | None) -> torch.Tensor:
         if emb.dim() != 2 or emb.shape != (x.shape[0], self.cfg.embed_dim):

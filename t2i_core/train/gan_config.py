@@ -52,6 +52,10 @@ class GANTrainConfig:
     # negatives of both matching losses: "batch" (the batch's other captions, DAMSM) or "classes"
     # (every training class's mean caption embedding, DS-SJE's classification; Reed et al. 2016a)
     match_negatives: str = "batch"
+    # InfoGAN's latent regression (Chen et al. 2016): D reads z's first latent_dims dims back
+    # from the fakes and G is asked to make that possible (style S can read); 0 = off
+    latent_regression: float = 0.0
+    latent_dims: int = 8
     hard_wrong: float = 0.0         # share of GAN-CLS wrong texts drawn from the nearest classes in φ
     ngf: int = 0                    # G's base width; 0 = the preset's
     ndf: int = 0                    # D's base width; 0 = the preset's (small: 16)

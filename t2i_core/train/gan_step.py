@@ -26,6 +26,11 @@ against every training class's mean caption instead of the batch's captions (DS-
 classification, Reed et al. 2016a): a batch rarely holds a caption that differs from the right
 one in a single small part, the class set always does.
 
+Latent regression (``latent_weight > 0``; off = the paper; InfoGAN, Chen et al. 2016 §5): D's
+latent head reads the first N dims of z back from the fakes, and D (its trunk and head, on the
+detached fakes) and G both minimise the mean squared error, ``latent_weight`` × it: G must draw
+what z says where a reader can see it, which is what S (§4.4) has to read later.
+
 Real+right and real+wrong share one D call (``wrong_emb=``): same images, so D's image trunk
 runs once (its train-mode BatchNorm statistics are those of x either way); the text and joint
 layers still normalise each text batch on its own.
@@ -38,8 +43,8 @@ from dataclasses import dataclass
 import torch
 
 from .distributed import unwrap
-from .losses import (d_loss, g_loss, interpolate_embeddings, matching_loss, mode_seeking_loss,
-                     uses_interpolation, uses_wrong_text)
+from .losses import (d_loss, g_loss, interpolate_embeddings, latent_loss, matching_loss,
+                     mode_seeking_loss, uses_interpolation, uses_wrong_text)
 
 
 @dataclass
@@ -52,6 +57,7 @@ class StepOptions:
     match_weight: float = 0.0     # G's matching loss through D's match head (needs the head)
     theta_weight: float = 0.0     # G's matching loss through the frozen DS-SJE θ (needs theta)
     match_tau: float = 0.1        # temperature of the matching losses
+    latent_weight: float = 0.0    # InfoGAN's λ: G and D's latent head recover z[:, :N] (needs the head)
 
 
 def _fake_embeddings(emb: torch.Tensor, paired: bool) -> torch.Tensor:
@@ -104,6 +110,11 @@ def gan_step(G, D, opt_g, opt_d, batch: dict, opts: StepOptions, theta=None) -> 
         fake_int, kl_int = G(torch.randn(b, z_dim, device=x.device), h_int, return_kl=True)
         kl = 0.5 * (kl + kl_int)
 
+    latent = opts.latent_weight > 0
+    if latent and d_raw.latent is None:
+        raise ValueError("latent_weight > 0 needs D's latent head (DiscriminatorConfig.latent_dims)")
+    z_code = z[:, :d_raw.cfg.latent_dims]
+
     # ---- D step: maximise log s_r + ½(log(1−s_w) + log(1−s_f))                (§4.2 Alg. 1)
     head = d_raw.match is not None
     kw = {"with_match": True} if head else {}               # the head reads the same trunk pass
@@ -113,13 +124,20 @@ def gan_step(G, D, opt_g, opt_d, batch: dict, opts: StepOptions, theta=None) -> 
     else:
         out = D(x, h, **kw)                                 # real image, right text
         (s_r, real_match), s_w = (out if head else (out, None)), None
-    s_f = D(fake.detach(), h_fake)                          # fake image, right text
+    if latent:                                              # fake image, right text (+ z read back)
+        s_f, z_read = D(fake.detach(), h_fake, with_latent=True)
+    else:
+        s_f = D(fake.detach(), h_fake)                      # fake image, right text
     s_i = D(fake_int.detach(), h_int) if (use_int and opts.d_int_fakes) else None
     loss_d, terms = d_loss(opts.variant, s_r, s_f, s_w, s_i)
     if head:  # D's match head learns φ-space from real pairs only (Xu et al. 2018)
         d_match = _match(real_match, h, torch.arange(b, device=x.device), batch, opts.match_tau)
         loss_d = loss_d + d_match
         terms["d_match"] = float(d_match.detach())
+    if latent:  # InfoGAN's Q: D's trunk and latent head learn to read z from the fakes
+        d_latent = latent_loss(z_read, z_code)
+        loss_d = loss_d + opts.latent_weight * d_latent
+        terms["d_latent"] = float(d_latent.detach())
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     opt_d.step()
@@ -130,7 +148,9 @@ def gan_step(G, D, opt_g, opt_d, batch: dict, opts: StepOptions, theta=None) -> 
     # ---- G step: maximise log s_f (+ log s_i): D without DDP and without its own gradients
     d_raw.requires_grad_(False)
     try:
-        s_f, fake_match = d_raw(fake, h_fake, **kw) if head else (d_raw(fake, h_fake), None)
+        outs = d_raw(fake, h_fake, with_match=head, with_latent=latent)
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        s_f, fake_match, z_read = outs[0], (outs[1] if head else None), (outs[-1] if latent else None)
         s_i = d_raw(fake_int, h_int) if use_int else None
         loss_g, gterms = g_loss(opts.variant, s_f, s_i, int_weight=opts.int_weight)
         targets = _fake_targets(b, paired, x.device)
@@ -142,6 +162,10 @@ def gan_step(G, D, opt_g, opt_d, batch: dict, opts: StepOptions, theta=None) -> 
             g_theta = _match(theta(fake), h, targets, batch, opts.match_tau)
             loss_g = loss_g + opts.theta_weight * g_theta
             gterms["g_theta"] = float(g_theta.detach())
+        if latent:                                          # InfoGAN: G draws z so it can be read back
+            g_latent = latent_loss(z_read, z_code)
+            loss_g = loss_g + opts.latent_weight * g_latent
+            gterms["g_latent"] = float(g_latent.detach())
         if g_raw.cfg.cond_aug:                              # StackGAN: + λ_KL · KL(N(μ,σ²) ‖ N(0,I))
             loss_g = loss_g + opts.kl_weight * kl
             gterms["kl"] = float(kl.detach())

@@ -50,6 +50,11 @@ def model_configs(cfg: GANTrainConfig, embed_dim: int) -> tuple[GeneratorConfig,
     g.cond_aug, g.upsample, g.cond_bn = cfg.cond_aug, cfg.upsample, cfg.cond_bn
     d.minibatch_std, d.spectral_norm = cfg.minibatch_std, cfg.spectral_norm
     d.projection, d.match_head = cfg.projection, cfg.match_head
+    if cfg.latent_regression < 0:
+        raise UserError(f"--latent-regression is a weight >= 0, got {cfg.latent_regression}")
+    if cfg.latent_regression > 0 and not 1 <= cfg.latent_dims <= g.z_dim:
+        raise UserError(f"--latent-dims must be between 1 and z's {g.z_dim} dims, got {cfg.latent_dims}")
+    d.latent_dims = cfg.latent_dims if cfg.latent_regression > 0 else 0
     g.ngf, d.ndf = cfg.ngf or g.ngf, cfg.ndf or d.ndf
     return g, d
 
@@ -95,7 +100,8 @@ class Trainer:
         self.step, self.stuck, self._saved_step = 0, 0, None
         self.amp = resolve_amp(cfg.amp, dev)                # fail fast on an unknown amp
         self.step_options = StepOptions(cfg.variant, cfg.int_weight, cfg.d_int_fakes, cfg.kl_weight,
-                                        cfg.mode_seeking, cfg.match_weight, cfg.theta_weight, cfg.match_tau)
+                                        cfg.mode_seeking, cfg.match_weight, cfg.theta_weight, cfg.match_tau,
+                                        cfg.latent_regression)
         if cfg.theta_weight > 0 and image_encoder is None:
             raise UserError("theta_weight > 0 needs the image encoder θ of the train-text run "
                             "(pass a train-text run or weights folder with --text-encoder)")

@@ -111,6 +111,15 @@ def mode_seeking_loss(x1: torch.Tensor, x2: torch.Tensor, z1: torch.Tensor, z2: 
 
 
 # ---------------------------------------------------------------------------------------------
+# Latent regression (InfoGAN, Chen et al. 2016: the continuous codes' Gaussian log-likelihood,
+# fixed unit variance = mean squared error)
+# ---------------------------------------------------------------------------------------------
+def latent_loss(z_read: torch.Tensor, z_code: torch.Tensor) -> torch.Tensor:
+    """Mean squared error of D's reading of z against the z the fakes were drawn with."""
+    return F.mse_loss(z_read.float(), z_code.float())
+
+
+# ---------------------------------------------------------------------------------------------
 # Image–text matching in φ-space (sentence-level DAMSM, Xu et al. 2018 §3.4; off in the paper)
 # ---------------------------------------------------------------------------------------------
 def matching_loss(img_emb: torch.Tensor, txt_emb: torch.Tensor, targets: torch.Tensor,
