@@ -145,3 +145,20 @@ def test_notebook_runs_headless_in_fast_mode(path, nb_env, tmp_path):
     # the setup cell reports fast mode, so the parameters really came from the environment
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.output_type == "stream")
     assert "FAST mode" in text
+
+
+def test_notebook_05_ablates_under_the_fast_recipe_too(nb_env, tiny_synthbirds, tmp_path):
+    """``RECIPE = "fast"`` trains the four variants under ``--recipe fast`` (θ from the train-text
+    run given as TEXT_ENCODER) instead of showing the paper recipe's stored results."""
+    text_run = tmp_path / "text"
+    subprocess.run([sys.executable, "-m", "t2i_core", "train-text", "--data", str(tiny_synthbirds), "--out",
+                    str(text_run), "--preset", "tiny", "--steps", "2", "--no-progress"], check=True,
+                   capture_output=True, env=nb_env, cwd=NB_DIR.parent)
+    work = tmp_path / "work"
+    env = {**nb_env, "T2I_NB_RECIPE": "fast", "T2I_NB_TEXT_ENCODER": str(text_run), "T2I_NB_WORKDIR": str(work)}
+    path = NB_DIR / "05_evaluation_ablation.ipynb"
+    rc, out, _ = nbconvert_execute(path, tmp_path, env)
+    assert rc == 0, f"{path.name} with RECIPE=fast failed (exit {rc}):\n{out[-3000:]}"
+    summary = json.loads((work / "05_ablation" / "ablation.json").read_text())
+    assert summary["settings"]["recipe"] == "fast" and set(summary["results"]) == {
+        "gan", "gan-cls", "gan-int", "gan-int-cls"}
