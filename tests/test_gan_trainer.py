@@ -172,6 +172,11 @@ def test_standing_stats_make_eval_output_match_train_output(random_data, tmp_pat
     assert cfg["training"]["standing_stats"] == s and cfg["training"]["generator_weights"] == "ema"
 
 
+def test_unknown_mode_seeking_distance_is_a_clear_error(random_data, tmp_path):
+    with pytest.raises(UserError, match="mode-seeking-on"):
+        Trainer(_cfg(steps=1, mode_seeking_on="hue"), random_data, tmp_path / "r", progress=False)
+
+
 def test_lr_halves_every_n_epochs(random_data, tmp_path):
     tr = Trainer(_cfg(lr_halve_every=2), random_data, tmp_path / "lr", progress=False)
     per_epoch = len(random_data) / 8  # 3 steps per epoch

@@ -58,6 +58,15 @@ def test_interpolation_and_mode_seeking():
     x = torch.zeros(2, 3, 4, 4)
     close, far = mode_seeking_loss(x, x + 0.1, z1, z2), mode_seeking_loss(x, x + 1.0, z1, z2)
     assert far < close  # minimising it pushes images of different z apart
+    # "edges": a backdrop of another colour is no variety, a shape moved elsewhere is
+    recoloured = x + 0.5
+    moved = x.clone()
+    moved[:, :, 1, 1] = 1.0
+    assert mode_seeking_loss(x, recoloured, z1, z2) < 10
+    assert mode_seeking_loss(x, recoloured, z1, z2, space="edges") > 1e4   # 1 / ε: no distance at all
+    assert mode_seeking_loss(x, moved, z1, z2, space="edges") < 100
+    with pytest.raises(ValueError, match="mode-seeking space"):
+        mode_seeking_loss(x, moved, z1, z2, space="hue")
 
 
 def _nets(cond_aug=False, mbstd=False, sn=False):

@@ -54,6 +54,7 @@ class StepOptions:
     d_int_fakes: bool = False     # D also trains on interpolated fakes (own call); off = paper
     kl_weight: float = 2.0        # StackGAN's KL coefficient (used when G has cond_aug)
     mode_seeking: float = 0.0     # weight of Mao et al.'s mode-seeking term; 0 = off
+    mode_seeking_on: str = "pixels"  # its image distance: "pixels" (Mao et al.) or "edges" (image_edges)
     match_weight: float = 0.0     # G's matching loss through D's match head (needs the head)
     theta_weight: float = 0.0     # G's matching loss through the frozen DS-SJE θ (needs theta)
     match_tau: float = 0.1        # temperature of the matching losses
@@ -171,7 +172,7 @@ def gan_step(G, D, opt_g, opt_d, batch: dict, opts: StepOptions, theta=None) -> 
             gterms["kl"] = float(kl.detach())
         if paired:                                          # Mao et al. 2019: + λ_ms / (d_I / d_z + ε)
             m = b // 2
-            ms = mode_seeking_loss(fake[:m], fake[m:2 * m], z[:m], z[m:2 * m])
+            ms = mode_seeking_loss(fake[:m], fake[m:2 * m], z[:m], z[m:2 * m], space=opts.mode_seeking_on)
             loss_g = loss_g + opts.mode_seeking * ms
             gterms["ms"] = float(ms.detach())
         opt_g.zero_grad(set_to_none=True)

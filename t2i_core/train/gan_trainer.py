@@ -31,7 +31,7 @@ from .gan_data import EpochSampler, GANData, HardWrong, class_prototypes, next_b
 from .gan_export import export_weights, standing_generator
 from .gan_step import StepOptions, gan_step
 from .interrupt import DeferredInterrupt
-from .losses import check_variant
+from .losses import MODE_SEEKING_SPACES, check_variant
 from .rng import rng_state, seed_everything, set_rng_state
 from .run_folder import RunFolder
 from .run_plots import plot_losses
@@ -99,9 +99,10 @@ class Trainer:
         self.sampler = EpochSampler(len(data), cfg.batch_size)
         self.step, self.stuck, self._saved_step = 0, 0, None
         self.amp = resolve_amp(cfg.amp, dev)                # fail fast on an unknown amp
-        self.step_options = StepOptions(cfg.variant, cfg.int_weight, cfg.d_int_fakes, cfg.kl_weight,
-                                        cfg.mode_seeking, cfg.match_weight, cfg.theta_weight, cfg.match_tau,
-                                        cfg.latent_regression)
+        self.step_options = StepOptions(
+            cfg.variant, int_weight=cfg.int_weight, d_int_fakes=cfg.d_int_fakes, kl_weight=cfg.kl_weight,
+            mode_seeking=cfg.mode_seeking, mode_seeking_on=cfg.mode_seeking_on, match_weight=cfg.match_weight,
+            theta_weight=cfg.theta_weight, match_tau=cfg.match_tau, latent_weight=cfg.latent_regression)
         if cfg.theta_weight > 0 and image_encoder is None:
             raise UserError("theta_weight > 0 needs the image encoder θ of the train-text run "
                             "(pass a train-text run or weights folder with --text-encoder)")
@@ -109,6 +110,8 @@ class Trainer:
         if cfg.theta_weight > 0:  # frozen: G learns to match it, θ never moves
             self.theta = image_encoder.to(dev).eval().requires_grad_(False)
             self.theta.to(memory_format=torch.channels_last)
+        if cfg.mode_seeking_on not in MODE_SEEKING_SPACES:
+            raise UserError(f"unknown --mode-seeking-on {cfg.mode_seeking_on!r}: choose {' or '.join(MODE_SEEKING_SPACES)}")
         if cfg.match_negatives not in ("batch", "classes"):
             raise UserError(f"unknown --match-negatives {cfg.match_negatives!r}: choose batch or classes")
         if not 0.0 <= cfg.lr_decay <= 1.0:

@@ -103,9 +103,24 @@ def g_loss(variant: str, s_fake: torch.Tensor, s_int: torch.Tensor | None = None
 # ---------------------------------------------------------------------------------------------
 # Mode seeking (Mao et al. 2019, Eq. 3): maximise d_I(G(z₁,c), G(z₂,c)) / d_z(z₁, z₂)
 # ---------------------------------------------------------------------------------------------
+MODE_SEEKING_SPACES = ("pixels", "edges")
+
+
+def image_edges(x: torch.Tensor) -> torch.Tensor:
+    """Horizontal and vertical finite differences of a batch, flattened per image: a flat region
+    (a plain backdrop of any colour) gives 0, shapes and their placement do not."""
+    return torch.cat([(x[..., :, 1:] - x[..., :, :-1]).flatten(1), (x[..., 1:, :] - x[..., :-1, :]).flatten(1)], 1)
+
+
 def mode_seeking_loss(x1: torch.Tensor, x2: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor,
-                      eps: float = 1e-5) -> torch.Tensor:
-    """1 / (ratio + ε), the form of the MSGAN reference code; x1, x2 share their captions."""
+                      eps: float = 1e-5, space: str = "pixels") -> torch.Tensor:
+    """1 / (ratio + ε), the form of the MSGAN reference code; x1, x2 share their captions.
+    ``space`` "edges" measures d_I on ``image_edges``, so the colour of a flat backdrop does not
+    count as variety and G is pushed to vary pose and shape with z instead (not in Mao et al.)."""
+    if space == "edges":
+        x1, x2 = image_edges(x1), image_edges(x2)
+    elif space != "pixels":
+        raise ValueError(f"unknown mode-seeking space {space!r}: choose {' or '.join(MODE_SEEKING_SPACES)}")
     ratio = torch.mean(torch.abs(x1 - x2)) / torch.mean(torch.abs(z1 - z2))
     return 1.0 / (ratio + eps)
 
