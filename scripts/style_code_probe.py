@@ -24,13 +24,8 @@ import sys
 
 import numpy as np
 
+# the columns of ``evaluate.oracle_style_vectors`` for birds (the true style factors, z-scored)
 FACTORS = ("facing", "tilt", "x", "y", "scale", "R", "G", "B")
-
-
-def factor_table(styles) -> np.ndarray:
-    """True style factors per image, in ``FACTORS`` order."""
-    return np.asarray([[1.0 if s["facing"] == "left" else -1.0, float(s["tilt"]), float(s["x"]), float(s["y"]),
-                        float(s.get("scale", 0.0)), *(float(v) for v in s["background_rgb"])] for s in styles])
 
 
 def probe_r2(code: np.ndarray, target: np.ndarray, train_share: float = 0.7) -> float:
@@ -50,11 +45,16 @@ def main(argv=None) -> int:
     p.add_argument("--images", type=int, default=1000, help="real renders to probe (evaluate's roc_images)")
     p.add_argument("--seed", type=int, default=0, help="evaluate's seed: which renders and clusters")
     args = p.parse_args(argv)
+    if args.images < 20:
+        print(f"error: --images must be at least 20 (the probe fits on 70% and reads 30%), got {args.images}",
+              file=sys.stderr)
+        return 2
+
+    import torch
 
     from t2i_core.data.dataset import open_dataset
     from t2i_core.errors import UserError
     from t2i_core.eval import evaluate as E
-    from t2i_core.eval import metrics as M
     from t2i_core.eval.sources import EvalSource
     from t2i_core.pipeline import T2IPipeline
 
@@ -85,18 +85,18 @@ def main(argv=None) -> int:
           f"mean code norm {np.linalg.norm(read.mean(0)):.2f} (rms {np.sqrt((read ** 2).sum(1).mean()):.2f})")
 
     code = nets.style(real.images).numpy()
-    table = factor_table(real.styles)
+    table = E.oracle_style_vectors(real.styles)  # R² does not change with a column's scale
     print(f"linear probe of S's code on {len(code)} real renders (R² on the last 30%):")
     print("  " + "  ".join(f"{name} {probe_r2(code, table[:, i]):.2f}" for i, name in enumerate(FACTORS)))
 
-    k = max(2, min(E.FULL["clusters"], len(code) // 5))
-    oracle = E.oracle_style_vectors(real.styles)
-    for name, feats in (("pose", E.pose_features(real.styles)), ("background", E.background_features(real.styles))):
-        labels, _ = M.kmeans(feats, k, seed=args.seed)
-        ref = M.same_cluster_auc(oracle, labels)["auc"]
-        raw = M.same_cluster_auc(code, labels)["auc"] / ref
-        centred = M.same_cluster_auc(code - read.mean(0), labels)["auc"] / ref
-        print(f"§5.2 {name}: {raw:.3f} of the oracle as S reads it, {centred:.3f} centred on G's samples")
+    class Centred(E.Nets):  # S's code minus its mean over G's samples
+        def style(self, images_uint8):
+            return super().style(images_uint8) - torch.from_numpy(read.mean(0))
+
+    sizes = {**E.FULL, "roc_images": len(code)}
+    for label, reader in (("as S reads it", nets), ("centred on G's samples", Centred(pipe))):
+        roc = E.roc_section(reader, real, sizes, args.seed, {}, "birds")
+        print(f"§5.2 {label}: pose {roc['pose_vs_oracle']:.3f}, background {roc['background_vs_oracle']:.3f} of the oracle")
     return 0
 
 

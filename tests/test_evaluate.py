@@ -362,7 +362,7 @@ def test_backdrop_spread_script_separates_what_z_and_the_caption_move(tiny, judg
 
 def test_style_code_probe_reads_linear_factors_and_refuses_weights_without_s(tmp_path, capsys):
     """scripts/style_code_probe.py: the held-out R² of the linear probe is ~1 for a factor the code
-    carries linearly and ~0 for one it does not; factors come out in FACTORS order."""
+    carries linearly and ~0 for one it does not; FACTORS names the oracle's columns."""
     import numpy as np
 
     script = _load_script("style_code_probe")
@@ -370,7 +370,11 @@ def test_style_code_probe_reads_linear_factors_and_refuses_weights_without_s(tmp
     code = rng.normal(size=(400, 6))
     assert script.probe_r2(code, code @ rng.normal(size=6) + 0.5) > 0.99
     assert abs(script.probe_r2(code, rng.normal(size=400))) < 0.1
-    styles = [{"facing": "left", "tilt": 0.1, "x": 0.2, "y": 0.3, "scale": 1.1, "background_rgb": [1, 2, 3]}]
-    assert script.factor_table(styles).tolist() == [[1.0, 0.1, 0.2, 0.3, 1.1, 1.0, 2.0, 3.0]]
+    from t2i_core.eval.evaluate import oracle_style_vectors
+
+    styles = [{"facing": f, "tilt": t, "x": 0.2, "y": 0.3, "scale": 1.1, "background_rgb": [1, 2, 3]}
+              for f, t in (("left", 0.1), ("right", 0.4))]
+    assert oracle_style_vectors(styles).shape[1] == len(script.FACTORS)  # the names fit the columns
     assert script.main(["--weights", str(tmp_path / "nothing")]) == 2
     assert "error:" in capsys.readouterr().err
+    assert script.main(["--images", "1"]) == 2 and "at least 20" in capsys.readouterr().err

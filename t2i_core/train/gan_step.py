@@ -114,7 +114,7 @@ def gan_step(G, D, opt_g, opt_d, batch: dict, opts: StepOptions, theta=None) -> 
     latent = opts.latent_weight > 0
     if latent and d_raw.latent is None:
         raise ValueError("latent_weight > 0 needs D's latent head (DiscriminatorConfig.latent_dims)")
-    z_code = z[:, :d_raw.cfg.latent_dims]
+    z_code = z[:, :d_raw.cfg.latent_dims] if latent else None
 
     # ---- D step: maximise log s_r + ½(log(1−s_w) + log(1−s_f))                (§4.2 Alg. 1)
     head = d_raw.match is not None
