@@ -65,6 +65,15 @@ def test_interpolation_and_mode_seeking():
     assert mode_seeking_loss(x, recoloured, z1, z2) < 10
     assert mode_seeking_loss(x, recoloured, z1, z2, space="edges") > 1e4   # 1 / ε: no distance at all
     assert mode_seeking_loss(x, moved, z1, z2, space="edges") < 100
+    # "layout": nor is fine texture; a shape moved to another 4 x 4 cell is
+    big = torch.zeros(2, 3, 16, 16)
+    textured = big + 0.1 * (torch.arange(16)[:, None] + torch.arange(16)).remainder(2).float()
+    shifted = big.clone()
+    shifted[:, :, 0:4, 0:4], shifted[:, :, 8:12, 8:12] = 1.0, -1.0
+    assert mode_seeking_loss(big, big + 0.5, z1, z2, space="layout") > 1e4
+    assert mode_seeking_loss(big, textured, z1, z2, space="layout") > 1e4
+    assert mode_seeking_loss(big, textured, z1, z2, space="edges") < 100   # what "layout" fixes
+    assert mode_seeking_loss(big, shifted, z1, z2, space="layout") < 100
     with pytest.raises(ValueError, match="mode-seeking space"):
         mode_seeking_loss(x, moved, z1, z2, space="hue")
 

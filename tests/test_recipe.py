@@ -213,8 +213,8 @@ def test_mode_seeking_on_edges_reaches_the_step():
         torch.manual_seed(0)  # the same z for both spaces
         return gan_step(g, d, opt_g, opt_d, batch, StepOptions("gan-cls", mode_seeking=1.0, mode_seeking_on=space))["ms"]
 
-    pixels, edges = ms_term("pixels"), ms_term("edges")
-    assert np.isfinite(edges) and edges != pixels
+    pixels, edges, layout = ms_term("pixels"), ms_term("edges"), ms_term("layout")
+    assert np.isfinite(edges) and np.isfinite(layout) and len({pixels, edges, layout}) == 3
     assert GANTrainConfig().mode_seeking_on == "pixels" and "mode_seeking_on" not in RECIPES["paper"]
 
 

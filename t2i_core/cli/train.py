@@ -45,9 +45,11 @@ _HELPS = {
                 "mean code, so samples barely vary with the seed",
     "kl_weight": "weight of the KL term of --cond-aug (StackGAN: 2)",
     "mode_seeking": "weight of the mode-seeking term (Mao et al. 2019); 0 = off",
-    "mode_seeking_on": "the mode-seeking term's image distance: pixels (Mao et al.) or edges (finite "
+    "mode_seeking_on": "the mode-seeking term's image distance: pixels (Mao et al.), edges (finite "
                        "differences: a flat backdrop's colour does not count, pose and shape do; on "
-                       "SynthBirds it drew hatched backdrop texture, reports/quality round 11)",
+                       "SynthBirds it drew hatched backdrop texture, reports/quality round 11) or "
+                       "layout (each image less its mean colour, in 4x4-pixel cells: blind to the "
+                       "backdrop's colour and to fine texture)",
     "minibatch_std": "minibatch standard-deviation channel in D",
     "spectral_norm": "spectral normalisation of D's weights",
     "ema_decay": "EMA decay of G's weights for the exported G, e.g. 0.999; 0 = off",
