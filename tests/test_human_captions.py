@@ -88,7 +88,11 @@ def test_quick_evaluate_reports_human_text_match(tiny, judge, tmp_path, monkeypa
     assert section["source"] == str(FILE) and section["checked"] > 0
     for value in (section["per_attribute"], section["all_correct"], *section["by_attribute"].values()):
         assert 0.0 <= value <= 1.0
-    assert "| human_text_match.per_attribute |" in (tmp_path / "eval" / "report.md").read_text()
+    report = (tmp_path / "eval" / "report.md").read_text()
+    assert "| human_text_match.per_attribute |" in report
+    hardest = section["hardest"]
+    assert 0 < len(hardest) <= E.HARDEST and [r["match"] for r in hardest] == sorted(r["match"] for r in hardest)
+    assert all(r["caption"] in report for r in hardest if r["match"] < 1)
     held = result["human_text_match_heldout"]  # the second, never-tuned-on file
     assert held["source"] == str(E.HUMAN_CAPTIONS_HELDOUT) and held["checked"] > 0
     assert 0.0 <= held["per_attribute"] <= 1.0
@@ -102,6 +106,21 @@ def test_quick_evaluate_reports_human_text_match(tiny, judge, tmp_path, monkeypa
     monkeypatch.setattr(E, "HUMAN_CAPTIONS", tmp_path / "absent.jsonl")
     missing = E.evaluate(tiny, judge=judge, quick=True)["human_text_match"]
     assert missing["per_attribute"] is None and missing["n_captions"] is None and missing["note"]
+
+
+def test_hardest_captions_ranks_by_share_right_and_says_what_was_drawn():
+    from t2i_core.eval.evaluate import hardest_captions
+
+    captions = ["a red bird", "a bird with a blue crown and a short beak", "a grey bird"]
+    wants = [{"wing": "red"}, {"crown": "blue", "beak": "short"}, {}]
+    preds = [{"wing": "red"}, {"wing": "red"},                                  # all right
+             {"crown": "green", "beak": "short"}, {"crown": "green", "beak": "long"},
+             {"wing": "grey"}, {"wing": "grey"}]                                # wants nothing
+    rows = hardest_captions(captions, wants, preds, k=2)
+    assert [r["caption"] for r in rows] == [captions[1], captions[0]]  # the empty one is skipped
+    assert rows[0]["match"] == 0.25 and rows[0]["drawn"] == {"crown": "green", "beak": "long"}
+    assert rows[1] == {"caption": "a red bird", "match": 1.0, "wanted": {"wing": "red"}, "drawn": {}}
+    assert len(hardest_captions(captions, wants, preds, k=2, n=1)) == 1
 
 
 def test_cli_rejects_a_bad_human_captions_file(tmp_path, capsys):

@@ -8,7 +8,8 @@ Sections (each its own seed stream, so the result is deterministic for ``seed``)
 - ``text_match``: k images per test-class caption, judged; accuracy over the attributes each
   caption mentions (``parse_caption``) and the share of images with all of them right.
 - ``human_text_match``: the same on hand-written, CUB-style captions (what a user types) with
-  their intended attributes, from a JSONL file (default ``tests/data/human_captions.jsonl``).
+  their intended attributes, from a JSONL file (default ``tests/data/human_captions.jsonl``),
+  with the captions drawn worst (``hardest``: what was wanted, what the judge saw);
 - ``human_text_match_heldout``: the same on a second hand-written file,
   ``tests/data/human_captions_heldout.jsonl``, written after the caption generator's vocabulary
   was last changed and never used to tune it (birds, default file only).
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +73,7 @@ BATCH = 128
 HUMAN_CAPTIONS = Path(__file__).resolve().parents[2] / "tests" / "data" / "human_captions.jsonl"
 # a second hand-written file, kept out of every tuning decision: ``human_text_match_heldout``
 HUMAN_CAPTIONS_HELDOUT = HUMAN_CAPTIONS.with_name("human_captions_heldout.jsonl")
+HARDEST = 8  # hand-written captions listed by how few of their attributes were drawn
 
 
 class Nets:
@@ -212,7 +215,24 @@ def human_text_match(nets, judge, human, sizes, seed, missing: str | None = None
     return {"per_attribute": _r(acc["per_attribute"]), "all_correct": _r(acc["all_correct"]),
             "by_attribute": {a: _r(v) for a, v in acc["by_attribute"].items()},
             "checked": acc["checked"], "n_captions": len(captions), "images_per_caption": k,
-            "source": str(path)}
+            "source": str(path), "hardest": hardest_captions(captions, wants, preds, k)}
+
+
+def hardest_captions(captions, wants, preds, k: int, n: int = HARDEST) -> list[dict]:
+    """The ``n`` captions whose ``k`` images match the fewest of their intended attributes: each
+    with its share right and, for every attribute missed at least once, the wrong value the judge
+    saw most often in its place."""
+    rows = []
+    for c, (caption, want) in enumerate(zip(captions, wants)):
+        mine = preds[c * k:(c + 1) * k]
+        right = [p.get(a) == v for p in mine for a, v in want.items()]
+        if not right:
+            continue
+        wrong = {a: Counter(p.get(a) for p in mine if p.get(a) != v) for a, v in want.items()}
+        drawn = {a: seen.most_common(1)[0][0] for a, seen in wrong.items() if seen}
+        rows.append({"caption": caption, "match": _r(float(np.mean(right))), "wanted": dict(want),
+                     "drawn": drawn})
+    return sorted(rows, key=lambda r: r["match"])[:n]
 
 
 def style_transfer(nets, judge, source, real, sizes, seed, figures, degraded: bool = False) -> dict:

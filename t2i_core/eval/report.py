@@ -118,6 +118,13 @@ def _details(result: dict) -> list[str]:
                      + ", ".join(f"{k} {fmt(v)}" for k, v in hm["by_attribute"].items()))
     elif hm.get("note"):
         lines.append(f"Human-phrased text match: not measured ({hm['note']}).")
+    if hm.get("hardest"):
+        lines += ["", "Hand-written captions drawn worst (share of their attributes right; what the judge "
+                  "saw instead, most often):", ""]
+        lines += [f"- {fmt(r['match'])} \"{r['caption']}\": "
+                  + (", ".join(f"{a} {r['wanted'][a]} → {v}" for a, v in r["drawn"].items()) or "-")
+                  for r in hm["hardest"]]
+        lines.append("")
     ho = result.get("human_text_match_heldout") or {}
     if ho.get("by_attribute"):
         lines.append(f"Held-out human-phrased text match ({ho.get('n_captions')} captions never used "
