@@ -111,6 +111,11 @@ def test_caption_styles_plain_reproduces_and_rich_speaks_like_people():
         texts.append(caption_with_keys(c, rnd, style="rich")[0])
     assert any(re.match(r"an? [a-z]+ bird with", t) for t in texts)
     assert any(re.search(r"the (wings|wing|flight feathers|wing feathers) [a-z]+[,.]", t) for t in texts)
+    # one clause a part, in any order and subset, two parts sharing one ("the crown and belly are")
+    belly_first = re.compile(r"^(the|its) (belly|breast|chest|underparts|underbelly|stomach|abdomen)"
+                             r"( feathers)?( of this bird)? (is|are) ")
+    assert sum(bool(belly_first.match(t)) for t in texts) >= 30
+    assert any(re.search(r"the [a-z ]+ and [a-z ]+ are [a-z]+", t) for t in texts)
     rnd, ok = random.Random(2), 0
     contents = _random_contents(400, seed=4)
     for c in contents:
@@ -141,6 +146,8 @@ def test_caption_styles_plain_reproduces_and_rich_speaks_like_people():
     ("a plum colored bird with a slate-colored crest", {"crown": "grey", "wing": "purple"}),
     ("its crown is jet and its wings are coal", {"crown": "black", "wing": "black"}),
     ("a red bird with a yellow belly and a black crown", {"crown": "black", "wing": "red", "belly": "yellow"}),
+    ("its breast feathers are ivory and the wings blue", {"wing": "blue", "belly": "white"}),
+    ("the crown and belly are yellow and the wings are blue", {"crown": "yellow", "wing": "blue", "belly": "yellow"}),
 ])
 def test_parse_free_form(text, expected):
     assert parse_caption(text) == expected

@@ -198,6 +198,19 @@ BODY_TEMPLATES = ["a {W} bird with {items}.", "{W} bird with {items}.", "a {s} {
                   "a mostly {W} bird with {items}."]
 BODY_P = 0.3  # share of partial rich captions with the wings among their keys written that way
 
+# rich only: one clause a part, in any order and any subset ("the wings are ivory, the head is
+# olive and the underparts grey"); people order them freely, the templates above mostly do not
+CLAUSE_LEADS = {"crown": ["the {cn} is {C}", "its {cn} is {C}", "the {cn} of this bird is {C}"],
+                "wing": ["the {wn} {wi} {W}", "its {wn} {wi} {W}", "the {wn} of this bird {wi} {W}"],
+                "belly": ["the {bn} {bi} {B}", "its {bn} {bi} {B}", "the {bn} of this bird {bi} {B}"],
+                "beak": ["the {kn} is {K}", "its {kn} is {K}", "it has {ak}"]}
+CLAUSE_FOLLOWS = {"crown": ["the {cn} is {C}", "the {cn} {C}", "its {cn} is {C}"],  # verbless too
+                  "wing": ["the {wn} {wi} {W}", "the {wn} {W}", "its {wn} {wi} {W}"],
+                  "belly": ["the {bn} {bi} {B}", "the {bn} {B}", "its {bn} {bi} {B}"],
+                  "beak": ["the {kn} is {K}", "the {kn} {K}", "it has {ak}"]}
+CLAUSE_OPENERS = ["", "", "", "this is a {s} bird: ", "on this bird ", "a {s} bird; "]
+CLAUSE_P = 0.3     # share of partial rich captions written as clauses
+CLAUSE_FULL = 0.15  # share of all rich captions: full ones written as clauses
 PARTIAL_SHARE = 0.2  # captions that mention only 2–3 attributes
 _AN = re.compile(r"\ba (?=[aeiou])")
 
@@ -248,6 +261,31 @@ def _join(items: list[str], rnd: random.Random) -> str:
     return ", ".join(items[:-1]) + f"{comma} and {items[-1]}"
 
 
+def _clauses(content: dict, keys, slots: dict, rnd: random.Random) -> str:
+    """``keys`` as clauses in a random order; two parts of one colour may share a clause ("the
+    crown and belly are yellow")."""
+    order = rnd.sample(list(keys), len(keys))
+    colour_parts = [k for k in order if k != "beak"]
+    pair = next(((a, b) for i, a in enumerate(colour_parts) for b in colour_parts[i + 1:]
+                 if content[a] == content[b]), None)
+    noun = {"crown": "cn", "wing": "wn", "belly": "bn"}
+    clauses = []
+    for k in order:
+        if pair and k == pair[1] and rnd.random() < 0.5:  # said together with pair[0]
+            a = pair[0]
+            both = f"the {slots[noun[a]]} and {slots[noun[k]]} are {slots['CWB'[CONTENT_KEYS.index(a)]]}"
+            clauses[[c[0] for c in clauses].index(a)] = (a, both)
+            continue
+        forms = CLAUSE_FOLLOWS[k] if clauses else CLAUSE_LEADS[k]
+        clauses.append((k, rnd.choice(forms).format(**slots)))
+    texts = [c for _, c in clauses]
+    if len(texts) > 1 and rnd.random() < 0.25:
+        body = "; ".join(texts) if rnd.random() < 0.5 else ". ".join(texts)
+    else:
+        body = _join(texts, rnd)
+    return rnd.choice(CLAUSE_OPENERS).format(**slots) + body + "."
+
+
 def _shared(content: dict) -> tuple | None:
     c, w, b = content["crown"], content["wing"], content["belly"]
     if c == w == b:
@@ -288,14 +326,18 @@ def caption_with_keys(content, rnd: random.Random, style: str = "rich") -> tuple
     shared = _shared(content)
     if r < PARTIAL_SHARE:
         keys = tuple(rnd.sample(CONTENT_KEYS, rnd.choice((2, 2, 3))))
-        if rich and "wing" in keys and rnd.random() < BODY_P:
+        if rich and rnd.random() < CLAUSE_P:
+            text = _clauses(content, keys, slots, rnd)
+        elif rich and "wing" in keys and rnd.random() < BODY_P:
             rest = [item[k] for k in keys if k != "wing"]
             text = rnd.choice(BODY_TEMPLATES).format(items=_join(rest, rnd), **slots)
         else:
             text = rnd.choice(LIST_TEMPLATES).format(items=_join([item[k] for k in keys], rnd), **slots)
     else:
         keys = CONTENT_KEYS
-        if shared and r < PARTIAL_SHARE + 0.12:
+        if rich and r > 1 - CLAUSE_FULL:
+            template = _clauses(content, keys, slots, rnd).replace("{", "{{").replace("}", "}}")
+        elif shared and r < PARTIAL_SHARE + 0.12:
             template = rnd.choice(SAME_TEMPLATES[shared])
         elif r < PARTIAL_SHARE + 0.35:
             order = rnd.sample(CONTENT_KEYS, 4)
@@ -432,8 +474,8 @@ def parse_caption(text: str) -> dict:
     found, used, via_back = {}, set(), {}
     for i, t in enumerate(tok):
         part = _PART_WORDS.get(t)
-        if part is None:
-            continue
+        if part is None or (part == "body" and i > 0 and _PART_WORDS.get(tok[i - 1]) not in (None, "body")):
+            continue  # "breast feathers": the feathers are the breast's, not the body's
         if part == "beak":
             value, j = _back(tok, i, _LENGTH_WORDS, also_skip=set(_COLOR_WORDS) | {",", "and"})
             if value is None:
