@@ -209,6 +209,7 @@ CLAUSE_FOLLOWS = {"crown": ["the {cn} is {C}", "the {cn} {C}", "its {cn} is {C}"
                   "belly": ["the {bn} {bi} {B}", "the {bn} {B}", "its {bn} {bi} {B}"],
                   "beak": ["the {kn} is {K}", "the {kn} {K}", "it has {ak}"]}
 CLAUSE_OPENERS = ["", "", "", "this is a {s} bird: ", "on this bird ", "a {s} bird; "]
+_NOUN_SLOT, _COLOUR_SLOT = {"crown": "cn", "wing": "wn", "belly": "bn"}, {"crown": "C", "wing": "W", "belly": "B"}
 CLAUSE_P = 0.3     # share of partial rich captions written as clauses
 CLAUSE_FULL = 0.15  # share of all rich captions: full ones written as clauses
 PARTIAL_SHARE = 0.2  # captions that mention only 2–3 attributes
@@ -268,12 +269,11 @@ def _clauses(content: dict, keys, slots: dict, rnd: random.Random) -> str:
     colour_parts = [k for k in order if k != "beak"]
     pair = next(((a, b) for i, a in enumerate(colour_parts) for b in colour_parts[i + 1:]
                  if content[a] == content[b]), None)
-    noun = {"crown": "cn", "wing": "wn", "belly": "bn"}
     clauses = []
     for k in order:
         if pair and k == pair[1] and rnd.random() < 0.5:  # said together with pair[0]
             a = pair[0]
-            both = f"the {slots[noun[a]]} and {slots[noun[k]]} are {slots['CWB'[CONTENT_KEYS.index(a)]]}"
+            both = f"the {slots[_NOUN_SLOT[a]]} and {slots[_NOUN_SLOT[k]]} are {slots[_COLOUR_SLOT[a]]}"
             clauses[[c[0] for c in clauses].index(a)] = (a, both)
             continue
         forms = CLAUSE_FOLLOWS[k] if clauses else CLAUSE_LEADS[k]
