@@ -63,9 +63,10 @@ def stage_table(batch: int, rounds: int) -> list[dict]:
                 torch.autograd.grad(y, (x, m[1].weight), grad)
             return call
 
-        with plain_resize_conv(True):
-            ref = m(x)
-        diff = float((m(x) - ref).abs().max() / ref.abs().max())
+        with torch.no_grad():
+            with plain_resize_conv(True):
+                ref = m(x)
+            diff = float((m(x) - ref).abs().max() / ref.abs().max())
         times = alternate({"upsample+conv": run(True), "ResizeConv2d": run(False)}, rounds, calls=2)
         rows.append({"stage": f"{cin}→{cout}, {size}→{2 * size}", "max_rel_diff": diff,
                      **{k: median(v["cpu"]) * 1000 for k, v in times.items()}})
