@@ -74,6 +74,15 @@ def test_interpolation_and_mode_seeking():
     assert mode_seeking_loss(big, textured, z1, z2, space="layout") > 1e4
     assert mode_seeking_loss(big, textured, z1, z2, space="edges") < 100   # what "layout" fixes
     assert mode_seeking_loss(big, shifted, z1, z2, space="layout") < 100
+    # a bird (a quarter of the image) on a recoloured backdrop: about 2a = half the pixel distance
+    bird = torch.zeros(2, 3, 16, 16)
+    bird[:, :, 4:12, 4:12] = 1.0
+    recoloured_backdrop = bird.clone()
+    recoloured_backdrop[:, :, :4], recoloured_backdrop[:, :, 12:] = 0.5, 0.5
+    recoloured_backdrop[:, :, 4:12, :4], recoloured_backdrop[:, :, 4:12, 12:] = 0.5, 0.5
+    pixels = 1 / mode_seeking_loss(bird, recoloured_backdrop, z1, z2)
+    layout = 1 / mode_seeking_loss(bird, recoloured_backdrop, z1, z2, space="layout")
+    assert 0.4 * pixels < layout < 0.6 * pixels
     with pytest.raises(ValueError, match="mode-seeking space"):
         mode_seeking_loss(x, moved, z1, z2, space="hue")
 

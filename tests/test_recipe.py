@@ -203,7 +203,7 @@ def test_latent_regression_settings_are_checked():
             model_configs(GANTrainConfig(preset="tiny", **bad), 32)
 
 
-def test_mode_seeking_on_edges_reaches_the_step():
+def test_mode_seeking_on_edges_and_layout_reaches_the_step():
     batch = {"images": torch.rand(6, 3, 64, 64) * 2 - 1, "emb": torch.randn(6, E), "wrong_emb": torch.randn(6, E)}
 
     def ms_term(space):

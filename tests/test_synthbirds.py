@@ -115,7 +115,7 @@ def test_caption_styles_plain_reproduces_and_rich_speaks_like_people():
     belly_first = re.compile(r"^(the|its) (belly|breast|chest|underparts|underbelly|stomach|abdomen)"
                              r"( feathers)?( of this bird)? (is|are) ")
     assert sum(bool(belly_first.match(t)) for t in texts) >= 30
-    assert any(re.search(r"the [a-z ]+ and [a-z ]+ are [a-z]+", t) for t in texts)
+    assert any(re.search(r"\bthe [a-z]+( feathers)? and [a-z]+( feathers)? are ", t) for t in texts)
     # CUB's relative clauses: "wings that are black", "a crown that is red"
     assert sum(bool(re.search(r"\b(wings|wing feathers|flight feathers) that are ", t)) for t in texts) >= 30
     assert any(re.search(r"\ba (crown|head|cap|crest|forehead) that is ", t) for t in texts)
@@ -150,6 +150,8 @@ def test_caption_styles_plain_reproduces_and_rich_speaks_like_people():
     ("its crown is jet and its wings are coal", {"crown": "black", "wing": "black"}),
     ("a red bird with a yellow belly and a black crown", {"crown": "black", "wing": "red", "belly": "yellow"}),
     ("its breast feathers are ivory and the wings blue", {"wing": "blue", "belly": "white"}),
+    ("its breast feathers are ivory", {"belly": "white"}),
+    ("the crest of this bird is jet black", {"crown": "black"}),
     ("this bird has wings that are black and has a yellow belly", {"wing": "black", "belly": "yellow"}),
     ("the crown and belly are yellow and the wings are blue", {"crown": "yellow", "wing": "blue", "belly": "yellow"}),
 ])

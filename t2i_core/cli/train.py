@@ -48,8 +48,8 @@ _HELPS = {
     "mode_seeking_on": "the mode-seeking term's image distance: pixels (Mao et al.), edges (finite "
                        "differences: a flat backdrop's colour does not count, pose and shape do; on "
                        "SynthBirds it drew hatched backdrop texture, reports/quality round 11) or "
-                       "layout (each image less its mean colour, in 4x4-pixel cells: blind to the "
-                       "backdrop's colour and to fine texture; on SynthBirds the backdrop then "
+                       "layout (each image less its mean colour, in 4x4-pixel cells: nearly blind "
+                       "to the backdrop's colour, blind to fine texture; on SynthBirds the backdrop then "
                        "followed the caption, reports/quality round 12)",
     "minibatch_std": "minibatch standard-deviation channel in D",
     "spectral_norm": "spectral normalisation of D's weights",

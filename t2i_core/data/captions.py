@@ -200,18 +200,18 @@ RICH_TEMPLATES = [
 # rich only, partial captions that name the wings as the body's colour: {items} lists the others.
 BODY_TEMPLATES = ["a {W} bird with {items}.", "{W} bird with {items}.", "a {s} {W} bird with {items}.",
                   "a mostly {W} bird with {items}."]
-BODY_P = 0.3  # share of partial rich captions with the wings among their keys written that way
+BODY_P = 0.3  # share of the partial rich captions not written as clauses (with the wings among
+# their keys) that name the wings as the body's colour
 
 # rich only: one clause a part, in any order and any subset ("the wings are ivory, the head is
 # olive and the underparts grey"); people order them freely, the templates above mostly do not
-CLAUSE_LEADS = {"crown": ["the {cn} is {C}", "its {cn} is {C}", "the {cn} of this bird is {C}"],
-                "wing": ["the {wn} {wi} {W}", "its {wn} {wi} {W}", "the {wn} of this bird {wi} {W}"],
-                "belly": ["the {bn} {bi} {B}", "its {bn} {bi} {B}", "the {bn} of this bird {bi} {B}"],
-                "beak": ["the {kn} is {K}", "its {kn} is {K}", "it has {ak}"]}
-CLAUSE_FOLLOWS = {"crown": ["the {cn} is {C}", "the {cn} {C}", "its {cn} is {C}"],  # verbless too
-                  "wing": ["the {wn} {wi} {W}", "the {wn} {W}", "its {wn} {wi} {W}"],
-                  "belly": ["the {bn} {bi} {B}", "the {bn} {B}", "its {bn} {bi} {B}"],
-                  "beak": ["the {kn} is {K}", "the {kn} {K}", "it has {ak}"]}
+_SAY = {"crown": ("{cn}", "is", "{C}"), "wing": ("{wn}", "{wi}", "{W}"), "belly": ("{bn}", "{bi}", "{B}"),
+        "beak": ("{kn}", "is", "{K}")}  # part: (noun, verb, value) slots
+# a first clause; later ones may drop the verb ("the head olive")
+CLAUSE_LEADS = {k: [f"the {n} {v} {x}", f"its {n} {v} {x}", "it has {ak}" if k == "beak" else f"the {n} of this bird {v} {x}"]
+                for k, (n, v, x) in _SAY.items()}
+CLAUSE_FOLLOWS = {k: [f"the {n} {v} {x}", f"the {n} {x}", "it has {ak}" if k == "beak" else f"its {n} {v} {x}"]
+                  for k, (n, v, x) in _SAY.items()}
 CLAUSE_OPENERS = ["", "", "", "this is a {s} bird: ", "on this bird ", "a {s} bird; "]
 _NOUN_SLOT, _COLOUR_SLOT = {"crown": "cn", "wing": "wn", "belly": "bn"}, {"crown": "C", "wing": "W", "belly": "B"}
 CLAUSE_P = 0.3     # share of partial rich captions written as clauses
@@ -346,15 +346,16 @@ def caption_with_keys(content, rnd: random.Random, style: str = "rich") -> tuple
     else:
         keys = CONTENT_KEYS
         if rich and r > 1 - CLAUSE_FULL:
-            template = _clauses(content, keys, slots, rnd).replace("{", "{{").replace("}", "}}")
-        elif shared and r < PARTIAL_SHARE + 0.12:
-            template = rnd.choice(SAME_TEMPLATES[shared])
-        elif r < PARTIAL_SHARE + 0.35:
-            order = rnd.sample(CONTENT_KEYS, 4)
-            template = rnd.choice(LIST_TEMPLATES).replace("{items}", _join([item[k] for k in order], rnd))
+            text = _clauses(content, keys, slots, rnd)
         else:
-            template = rnd.choice(FULL_TEMPLATES + RICH_TEMPLATES if rich else FULL_TEMPLATES)
-        text = template.format(**slots)
+            if shared and r < PARTIAL_SHARE + 0.12:
+                template = rnd.choice(SAME_TEMPLATES[shared])
+            elif r < PARTIAL_SHARE + 0.35:
+                order = rnd.sample(CONTENT_KEYS, 4)
+                template = rnd.choice(LIST_TEMPLATES).replace("{items}", _join([item[k] for k in order], rnd))
+            else:
+                template = rnd.choice(FULL_TEMPLATES + RICH_TEMPLATES if rich else FULL_TEMPLATES)
+            text = template.format(**slots)
     if rich and rnd.random() < DISTRACTOR_P:
         text = _distractor(text, rnd)
     text = _AN.sub("an ", text)
@@ -520,8 +521,8 @@ def _whole_bird_colours(tok, used: set, found: dict) -> None:
     """Colours not tied to a part: "entirely black" → crown, wing, belly; "mostly blue",
     "a blue bird", "the bird is blue" → the body (wings)."""
     for j, t in enumerate(tok):
-        if t not in _COLOR_WORDS or j in used:
-            continue
+        if t not in _COLOR_WORDS or j in used or (j - 1 in used and tok[j - 1] in _COLOR_WORDS):
+            continue  # ("jet black" whose "jet" a part took)
         k = j - 1
         while k >= 0 and tok[k] in _SKIP - _ALL_WORDS - _MOSTLY_WORDS:
             k -= 1

@@ -9,7 +9,7 @@ Sections (each its own seed stream, so the result is deterministic for ``seed``)
   caption mentions (``parse_caption``) and the share of images with all of them right.
 - ``human_text_match``: the same on hand-written, CUB-style captions (what a user types) with
   their intended attributes, from a JSONL file (default ``tests/data/human_captions.jsonl``),
-  with the captions drawn worst (``hardest``: what was wanted, what the judge saw);
+  with the captions drawn worst (``hardest``: what was wanted, what the judge saw).
 - ``human_text_match_heldout``: the same on a second hand-written file,
   ``tests/data/human_captions_heldout.jsonl``, written after the caption generator's vocabulary
   was last changed and never used to tune it (birds, default file only).
@@ -221,19 +221,21 @@ def human_text_match(nets, judge, human, sizes, seed, missing: str | None = None
 
 
 def hardest_captions(captions, wants, preds, k: int, n: int = HARDEST) -> list[dict]:
-    """The ``n`` captions whose ``k`` images match the fewest of their intended attributes: each
+    """The ``n`` captions whose ``k`` images match the fewest of their intended attributes (none
+    that match all of them): each
     with its share right and, for every attribute missed at least once, the wrong value the judge
     saw most often in its place."""
     rows = []
     for c, (caption, want) in enumerate(zip(captions, wants)):
+        if not want:
+            continue
         mine = preds[c * k:(c + 1) * k]
-        right = [p.get(a) == v for p in mine for a, v in want.items()]
-        if not right:
+        match = M.attribute_accuracy(mine, [want] * k)["per_attribute"]
+        if match == 1.0:
             continue
         wrong = {a: Counter(p.get(a) for p in mine if p.get(a) != v) for a, v in want.items()}
         drawn = {a: seen.most_common(1)[0][0] for a, seen in wrong.items() if seen}
-        rows.append({"caption": caption, "match": _r(float(np.mean(right))), "wanted": dict(want),
-                     "drawn": drawn})
+        rows.append({"caption": caption, "match": _r(match), "wanted": dict(want), "drawn": drawn})
     return sorted(rows, key=lambda r: r["match"])[:n]
 
 

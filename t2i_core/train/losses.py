@@ -114,8 +114,10 @@ def image_edges(x: torch.Tensor) -> torch.Tensor:
 
 
 def image_layout(x: torch.Tensor, pool: int = LAYOUT_POOL) -> torch.Tensor:
-    """Each image less its own mean colour, averaged over ``pool`` x ``pool`` cells, flattened: a
-    backdrop of another colour, or fine texture, changes it little; where the shapes lie does."""
+    """Each image less its own mean colour, averaged over ``pool`` x ``pool`` cells, flattened. A
+    colour shift of the whole image and texture finer than a cell count for nothing; a backdrop of
+    another colour behind a bird covering a share a of the image counts about 2a of its pixel
+    distance; where the shapes lie counts in full."""
     x = x - x.mean(dim=(2, 3), keepdim=True)
     return F.avg_pool2d(x, pool).flatten(1) if min(x.shape[-2:]) >= pool else x.flatten(1)
 
@@ -125,8 +127,8 @@ def mode_seeking_loss(x1: torch.Tensor, x2: torch.Tensor, z1: torch.Tensor, z2: 
     """1 / (ratio + ε), the form of the MSGAN reference code; x1, x2 share their captions.
     ``space`` "edges" measures d_I on ``image_edges``, so the colour of a flat backdrop does not
     count as variety and G is pushed to vary pose and shape with z instead (not in Mao et al.);
-    "layout" measures it on ``image_layout``, blind to the backdrop's colour and to fine texture,
-    which "edges" rewarded (hatched backdrops on SynthBirds)."""
+    "layout" measures it on ``image_layout``, nearly blind to the backdrop's colour and blind to
+    fine texture, which "edges" rewarded (hatched backdrops on SynthBirds)."""
     if space == "edges":
         x1, x2 = image_edges(x1), image_edges(x2)
     elif space == "layout":
