@@ -49,7 +49,6 @@ BEAK_PREDICATES = {"short": ["short", "small", "stubby", "short and pointed", "s
                              "quite short"],
                    "long": ["long", "long and pointed", "very long", "long and thin", "elongated",
                             "quite long"]}
-RELATIVE_P = 0.15  # rich: share of part phrases written "wings that are black", "a crown that is red"
 SMALL = ["small", "small", "little"]  # species-typical; uncorrelated with the style's scale
 
 CAPTION_STYLES = ("rich", "plain")
@@ -186,9 +185,6 @@ RICH_TEMPLATES = [
     "a {s} {W} bird with {ac}, {ab} and {ak}.",
     "a mostly {W} bird with {ab}, {ac}, and {ak}.",
     "{ac} and {ab} on a {W} bird with {ak}.",
-    # CUB's "has ... and has ..."
-    "this bird has {w} and has {ac}, {ab} and {ak}.",
-    "the bird has {ab} and has {w}, with {ac} and {ak}.",
     # verbless clauses and bare lists ("the wings snow white", "grey head, olive wings")
     "the {bn} {bi} {B}, the {wn} {W} and the {cn} {C}; it has {ak}.",
     "the {cn} is {C}, the {wn} {W}, the {bn} {B}, and the {kn} {K}.",
@@ -256,12 +252,6 @@ def _slots(content: dict, rnd: random.Random, rich: bool = False) -> dict:
         "bh": f"{_last_colour_word(B)}-{rnd.choice(hyphen['belly'])}",
         "kh": f"{content['beak']}-{rnd.choice(hyphen['beak'])}",
     }
-    if rich:  # CUB's "this bird has wings that are black and has a yellow belly"
-        for key, noun, verb, value in (("ac", cn, "is", C), ("w", wn, slots["wi"], W), ("ab", bn, slots["bi"], B),
-                                       ("ak", kn, "is", slots["K"])):
-            if rnd.random() < RELATIVE_P:
-                article = "" if verb == "are" else "a "
-                slots[key] = f"{article}{noun} that {verb} {value}"
     return slots
 
 
