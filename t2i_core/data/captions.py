@@ -269,16 +269,15 @@ def _clauses(content: dict, keys, slots: dict, rnd: random.Random) -> str:
     colour_parts = [k for k in order if k != "beak"]
     pair = next(((a, b) for i, a in enumerate(colour_parts) for b in colour_parts[i + 1:]
                  if content[a] == content[b]), None)
-    clauses = []
+    clauses = {}  # part → its clause, in the order said
     for k in order:
-        if pair and k == pair[1] and rnd.random() < 0.5:  # said together with pair[0]
+        if pair and k == pair[1] and rnd.random() < 0.5:  # said together with pair[0], in its place
             a = pair[0]
-            both = f"the {slots[_NOUN_SLOT[a]]} and {slots[_NOUN_SLOT[k]]} are {slots[_COLOUR_SLOT[a]]}"
-            clauses[[c[0] for c in clauses].index(a)] = (a, both)
+            clauses[a] = f"the {slots[_NOUN_SLOT[a]]} and {slots[_NOUN_SLOT[k]]} are {slots[_COLOUR_SLOT[a]]}"
             continue
         forms = CLAUSE_FOLLOWS[k] if clauses else CLAUSE_LEADS[k]
-        clauses.append((k, rnd.choice(forms).format(**slots)))
-    texts = [c for _, c in clauses]
+        clauses[k] = rnd.choice(forms).format(**slots)
+    texts = list(clauses.values())
     if len(texts) > 1 and rnd.random() < 0.25:
         body = "; ".join(texts) if rnd.random() < 0.5 else ". ".join(texts)
     else:

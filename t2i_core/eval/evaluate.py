@@ -222,9 +222,8 @@ def human_text_match(nets, judge, human, sizes, seed, missing: str | None = None
 
 def hardest_captions(captions, wants, preds, k: int, n: int = HARDEST) -> list[dict]:
     """The ``n`` captions whose ``k`` images match the fewest of their intended attributes (none
-    that match all of them): each
-    with its share right and, for every attribute missed at least once, the wrong value the judge
-    saw most often in its place."""
+    that match all of them): each with its share right and, for every attribute missed at least
+    once, the wrong value the judge saw most often in its place."""
     rows = []
     for c, (caption, want) in enumerate(zip(captions, wants)):
         if not want:

@@ -31,7 +31,7 @@ from .gan_data import EpochSampler, GANData, HardWrong, class_prototypes, next_b
 from .gan_export import export_weights, standing_generator
 from .gan_step import StepOptions, gan_step
 from .interrupt import DeferredInterrupt
-from .losses import MODE_SEEKING_SPACES, check_variant
+from .losses import check_variant, mode_seeking_space
 from .rng import rng_state, seed_everything, set_rng_state
 from .run_folder import RunFolder
 from .run_plots import plot_losses
@@ -110,8 +110,7 @@ class Trainer:
         if cfg.theta_weight > 0:  # frozen: G learns to match it, θ never moves
             self.theta = image_encoder.to(dev).eval().requires_grad_(False)
             self.theta.to(memory_format=torch.channels_last)
-        if cfg.mode_seeking_on not in MODE_SEEKING_SPACES:
-            raise UserError(f"unknown --mode-seeking-on {cfg.mode_seeking_on!r}: choose {' or '.join(MODE_SEEKING_SPACES)}")
+        mode_seeking_space(cfg.mode_seeking_on)  # fail fast on an unknown space
         if cfg.match_negatives not in ("batch", "classes"):
             raise UserError(f"unknown --match-negatives {cfg.match_negatives!r}: choose batch or classes")
         if not 0.0 <= cfg.lr_decay <= 1.0:

@@ -103,7 +103,6 @@ def g_loss(variant: str, s_fake: torch.Tensor, s_int: torch.Tensor | None = None
 # ---------------------------------------------------------------------------------------------
 # Mode seeking (Mao et al. 2019, Eq. 3): maximise d_I(G(z₁,c), G(z₂,c)) / d_z(z₁, z₂)
 # ---------------------------------------------------------------------------------------------
-MODE_SEEKING_SPACES = ("pixels", "edges", "layout")
 LAYOUT_POOL = 4  # "layout": 64 x 64 images compared as 16 x 16 cells
 
 
@@ -118,8 +117,20 @@ def image_layout(x: torch.Tensor, pool: int = LAYOUT_POOL) -> torch.Tensor:
     colour shift of the whole image and texture finer than a cell count for nothing; a backdrop of
     another colour behind a bird covering a share a of the image counts about 2a of its pixel
     distance; where the shapes lie counts in full."""
-    x = x - x.mean(dim=(2, 3), keepdim=True)
-    return F.avg_pool2d(x, pool).flatten(1) if min(x.shape[-2:]) >= pool else x.flatten(1)
+    return F.avg_pool2d(x - x.mean(dim=(2, 3), keepdim=True), pool).flatten(1)
+
+
+# the image distance's space → what d_I compares ("pixels": the images themselves, Mao et al.)
+_MS_SPACES = {"pixels": lambda x: x, "edges": image_edges, "layout": image_layout}
+MODE_SEEKING_SPACES = tuple(_MS_SPACES)
+
+
+def mode_seeking_space(space: str):
+    """The map a mode-seeking space compares images through; a clear error for an unknown one."""
+    if space not in _MS_SPACES:
+        raise UserError(f"unknown mode-seeking space {space!r} (--mode-seeking-on): choose "
+                        f"{', '.join(MODE_SEEKING_SPACES)}")
+    return _MS_SPACES[space]
 
 
 def mode_seeking_loss(x1: torch.Tensor, x2: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor,
@@ -129,12 +140,8 @@ def mode_seeking_loss(x1: torch.Tensor, x2: torch.Tensor, z1: torch.Tensor, z2: 
     count as variety and G is pushed to vary pose and shape with z instead (not in Mao et al.);
     "layout" measures it on ``image_layout``, nearly blind to the backdrop's colour and blind to
     fine texture, which "edges" rewarded (hatched backdrops on SynthBirds)."""
-    if space == "edges":
-        x1, x2 = image_edges(x1), image_edges(x2)
-    elif space == "layout":
-        x1, x2 = image_layout(x1), image_layout(x2)
-    elif space != "pixels":
-        raise ValueError(f"unknown mode-seeking space {space!r}: choose {' or '.join(MODE_SEEKING_SPACES)}")
+    view = mode_seeking_space(space)
+    x1, x2 = view(x1), view(x2)
     ratio = torch.mean(torch.abs(x1 - x2)) / torch.mean(torch.abs(z1 - z2))
     return 1.0 / (ratio + eps)
 
