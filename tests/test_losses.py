@@ -83,8 +83,16 @@ def test_interpolation_and_mode_seeking():
     pixels = 1 / mode_seeking_loss(bird, recoloured_backdrop, z1, z2)
     layout = 1 / mode_seeking_loss(bird, recoloured_backdrop, z1, z2, space="layout")
     assert 0.4 * pixels < layout < 0.6 * pixels
+    # "pixels+layout": one term per space, summed; a recoloured backdrop alone leaves the
+    # layout term large, so G must also move shapes to lower it
+    both = mode_seeking_loss(bird, recoloured_backdrop, z1, z2, space="pixels+layout")
+    assert torch.isclose(both, 1 / pixels + 1 / layout)
+    assert mode_seeking_loss(big, big + 0.5, z1, z2, space="pixels+layout") > 1e4
+    assert mode_seeking_loss(big, shifted, z1, z2, space="pixels+layout") < 100
     with pytest.raises(ValueError, match="mode-seeking space"):
         mode_seeking_loss(x, moved, z1, z2, space="hue")
+    with pytest.raises(ValueError, match="'hue'"):
+        mode_seeking_loss(x, moved, z1, z2, space="pixels+hue")
 
 
 def _nets(cond_aug=False, mbstd=False, sn=False):

@@ -36,7 +36,7 @@ class GANTrainConfig:
     cond_aug: bool = False          # StackGAN conditioning augmentation (G) + KL term
     kl_weight: float = 2.0
     mode_seeking: float = 0.0       # Mao et al. 2019 weight; 0 = off
-    mode_seeking_on: str = "pixels"  # its image distance: pixels (Mao et al.), edges or layout (see losses)
+    mode_seeking_on: str = "pixels"  # its image distance: pixels (Mao et al.), edges, layout, or a "+" sum (see losses)
     minibatch_std: bool = False     # D
     spectral_norm: bool = False     # D
     ema_decay: float = 0.0          # EMA of G's weights; 0 = off (e.g. 0.999)

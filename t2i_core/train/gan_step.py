@@ -54,7 +54,7 @@ class StepOptions:
     d_int_fakes: bool = False     # D also trains on interpolated fakes (own call); off = paper
     kl_weight: float = 2.0        # StackGAN's KL coefficient (used when G has cond_aug)
     mode_seeking: float = 0.0     # weight of Mao et al.'s mode-seeking term; 0 = off
-    mode_seeking_on: str = "pixels"  # its image distance: "pixels" (Mao et al.), "edges" or "layout"
+    mode_seeking_on: str = "pixels"  # its image distance: "pixels" (Mao et al.), "edges", "layout" or a "+" sum
     match_weight: float = 0.0     # G's matching loss through D's match head (needs the head)
     theta_weight: float = 0.0     # G's matching loss through the frozen DS-SJE θ (needs theta)
     match_tau: float = 0.1        # temperature of the matching losses

@@ -125,12 +125,15 @@ _MS_SPACES = {"pixels": lambda x: x, "edges": image_edges, "layout": image_layou
 MODE_SEEKING_SPACES = tuple(_MS_SPACES)
 
 
-def mode_seeking_space(space: str):
-    """The map a mode-seeking space compares images through; a clear error for an unknown one."""
-    if space not in _MS_SPACES:
-        raise UserError(f"unknown mode-seeking space {space!r} (--mode-seeking-on): choose "
-                        f"{', '.join(MODE_SEEKING_SPACES)}")
-    return _MS_SPACES[space]
+def mode_seeking_space(space: str) -> list:
+    """The maps a mode-seeking space compares images through: one name, or names joined by "+"
+    (one term per space, summed); a clear error for an unknown one."""
+    names = space.split("+")
+    for name in names:
+        if name not in _MS_SPACES:
+            raise UserError(f"unknown mode-seeking space {name!r} (--mode-seeking-on {space}): choose "
+                            f"{', '.join(MODE_SEEKING_SPACES)}, or several joined by '+'")
+    return [_MS_SPACES[name] for name in names]
 
 
 def mode_seeking_loss(x1: torch.Tensor, x2: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor,
@@ -139,11 +142,11 @@ def mode_seeking_loss(x1: torch.Tensor, x2: torch.Tensor, z1: torch.Tensor, z2: 
     ``space`` "edges" measures d_I on ``image_edges``, so the colour of a flat backdrop does not
     count as variety and G is pushed to vary pose and shape with z instead (not in Mao et al.);
     "layout" measures it on ``image_layout``, nearly blind to the backdrop's colour and blind to
-    fine texture, which "edges" rewarded (hatched backdrops on SynthBirds)."""
-    view = mode_seeking_space(space)
-    x1, x2 = view(x1), view(x2)
-    ratio = torch.mean(torch.abs(x1 - x2)) / torch.mean(torch.abs(z1 - z2))
-    return 1.0 / (ratio + eps)
+    fine texture, which "edges" rewarded (hatched backdrops on SynthBirds). Spaces joined by "+"
+    ("pixels+layout") add one such term per space, so G must vary what each of them sees."""
+    dz = torch.mean(torch.abs(z1 - z2))
+    return sum(1.0 / (torch.mean(torch.abs(view(x1) - view(x2))) / dz + eps)
+               for view in mode_seeking_space(space))
 
 
 # ---------------------------------------------------------------------------------------------
