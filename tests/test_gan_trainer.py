@@ -313,3 +313,38 @@ def test_style_trainer_checkpoint_resumes_exactly(random_data, tmp_path, augment
     for pid, st in full.opt.state_dict()["state"].items():
         for k, v in st.items():
             assert torch.equal(v, resumed.opt.state_dict()["state"][pid][k]), (pid, k)
+
+
+def test_style_contrastive_term_adds_infonce_and_codes_find_their_own_z(random_data):
+    from t2i_core.config import GeneratorConfig, StyleEncoderConfig
+    from t2i_core.models import Generator
+    from t2i_core.train.gan_data import embedding_sampler
+    from t2i_core.train.losses import matching_loss
+    from t2i_core.train.standing_stats import generator_batches, recompute_bn_stats
+    from t2i_core.train.style_trainer import StyleTrainConfig, StyleTrainer, style_loss
+
+    torch.manual_seed(0)
+    g = Generator(GeneratorConfig(z_dim=8, embed_dim=32, proj_dim=8, ngf=8))
+    recompute_bn_stats(g, generator_batches(g, embedding_sampler(random_data), batch_size=16), 8)
+    cfg = StyleTrainConfig(steps=40, batch_size=16, lr=1e-3, eval_every=0, eval_size=64, standing_stats_batches=4,
+                           contrastive=2.0)
+    trainer = StyleTrainer(cfg, g, StyleEncoderConfig(z_dim=8, ndf=8), embedding_sampler(random_data))
+    # one step's loss is L_style + λ · InfoNCE of the codes against their own z (S in eval mode
+    # to recompute it: the same batch, the same S as the step sees)
+    trainer.S.eval()
+    torch.manual_seed(1)
+    z = torch.randn(cfg.batch_size, 8)
+    x = trainer._render(z, trainer._embeddings(cfg.batch_size))
+    with torch.no_grad():
+        z_hat = trainer.S(x)
+    want = style_loss(z, z_hat) + 2.0 * matching_loss(z_hat, z, torch.arange(len(z)))
+    torch.manual_seed(1)  # the step draws the same batch; BN stays in eval mode: the same function
+    assert abs(trainer.train_step() - float(want)) < 1e-4
+    trainer.S.train()
+    trainer.train(progress=False)
+    zh, emb = trainer._heldout
+    with torch.no_grad():
+        codes = trainer.S(trainer._render(zh, emb))
+    sim = torch.nn.functional.normalize(codes, dim=1) @ torch.nn.functional.normalize(zh, dim=1).t()
+    hits = (sim.argmax(1) == torch.arange(len(zh))).float().mean()
+    assert hits > 0.3, hits  # chance: 1 / 64

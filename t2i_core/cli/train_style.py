@@ -17,6 +17,9 @@ _HELPS = {
     "seed": "random seed",
     "augment": "train S on photo-like degradations of G's samples (crop/shift, colour jitter without "
                "hue, blur, noise, JPEG) so it also reads photographs; off = the paper",
+    "contrastive": "weight of an InfoNCE term (Oord et al. 2018) added to L_style: by cosine, each "
+                   "code must be nearer its own z than the batch's other z; 0 = the paper",
+    "contrastive_tau": "temperature of the --contrastive term",
     "device": "auto, cpu or cuda",
     "amp": "auto (bf16 autocast on CUDA, fp32 on CPU), bf16 or off",
 }

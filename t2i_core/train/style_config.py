@@ -28,3 +28,7 @@ class StyleTrainConfig:
     # photo-like degradations of G's samples (data/degrade.py: crop/shift, colour jitter without
     # hue, blur, noise, JPEG) so S reads photos too; off = the paper (clean samples)
     augment: bool = False
+    # weight of a contrastive term on S's code (InfoNCE, Oord et al. 2018): each sample's code must
+    # be nearer, by cosine, to its own z than to the batch's other z; 0 = the paper (L_style only)
+    contrastive: float = 0.0
+    contrastive_tau: float = 0.1    # its temperature

@@ -39,6 +39,7 @@ from .amp import amp_context, resolve_amp
 from .distributed import pick_device
 from .gan_data import pool_sampler, record_embeddings, subset_pool
 from .interrupt import DeferredInterrupt
+from .losses import matching_loss
 from .rng import rng_state, set_rng_state
 from .run_folder import RunFolder
 from .standing_stats import recompute_bn_stats
@@ -133,7 +134,11 @@ class StyleTrainer:
             if self.cfg.augment:
                 x = augment_for_style(x.float()).contiguous(memory_format=torch.channels_last)
             z_hat = self.S(x)
-        loss = style_loss(z.to(self.device), z_hat.float())
+        z = z.to(self.device)
+        loss = style_loss(z, z_hat.float())
+        if self.cfg.contrastive:  # InfoNCE (Oord et al. 2018) of the codes against their own z
+            loss = loss + self.cfg.contrastive * matching_loss(
+                z_hat, z, torch.arange(len(z), device=self.device), tau=self.cfg.contrastive_tau)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
