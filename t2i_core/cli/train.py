@@ -51,7 +51,8 @@ _HELPS = {
                        "layout (each image less its mean colour, in 4x4-pixel cells: nearly blind "
                        "to the backdrop's colour, blind to fine texture; on SynthBirds the backdrop then "
                        "followed the caption, reports/quality round 12); several joined by '+' "
-                       "(e.g. pixels+layout) add one term per space",
+                       "(e.g. pixels+layout: z moved pose and backdrop both, and S's §5.2 code read "
+                       "less pose, round 13) add one term per space",
     "minibatch_std": "minibatch standard-deviation channel in D",
     "spectral_norm": "spectral normalisation of D's weights",
     "ema_decay": "EMA decay of G's weights for the exported G, e.g. 0.999; 0 = off",

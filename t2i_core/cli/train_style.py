@@ -18,7 +18,9 @@ _HELPS = {
     "augment": "train S on photo-like degradations of G's samples (crop/shift, colour jitter without "
                "hue, blur, noise, JPEG) so it also reads photographs; off = the paper",
     "contrastive": "weight of an InfoNCE term (Oord et al. 2018) added to L_style: by cosine, each "
-                   "code must be nearer its own z than the batch's other z; 0 = the paper",
+                   "code must be nearer its own z than the batch's other z; 0 = the paper. On SynthBirds "
+                   "W 10 raised S's §5.2 pose reading by 0.03-0.05 of the oracle and style transfer's "
+                   "backdrop error by 1.4-2 dE00 (reports/quality round 13)",
     "contrastive_tau": "temperature of the --contrastive term",
     "device": "auto, cpu or cuda",
     "amp": "auto (bf16 autocast on CUDA, fp32 on CPU), bf16 or off",
