@@ -99,3 +99,12 @@ def test_train_load_size_below_the_image_size_is_refused_before_loading(tmp_path
     line = _one_error_line(_cli("train", "--data", str(tmp_path / "nodata"), "--out", str(tmp_path / "run"),
                                 "--preset", "tiny", "--load-size", "60"))
     assert "--load-size 60" in line and "64" in line
+
+
+def test_train_style_refuses_a_negative_contrastive_weight_before_loading(tmp_path):
+    line = _one_error_line(_cli("train-style", "--weights", str(tmp_path / "none"), "--out", str(tmp_path / "s"),
+                                "--contrastive", "-1"))
+    assert "--contrastive" in line and "-1" in line
+    line = _one_error_line(_cli("train-style", "--weights", str(tmp_path / "none"), "--out", str(tmp_path / "s"),
+                                "--contrastive", "10", "--contrastive-tau", "0"))
+    assert "--contrastive-tau" in line and "0.0" in line

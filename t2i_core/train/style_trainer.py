@@ -245,6 +245,9 @@ def train_style(weights, out, cfg: StyleTrainConfig | None = None, *, data=None,
     preset); ``resume``: continue ``out`` exactly from its last checkpoint (``weights`` may then
     be None: the run's own source). Returns the final held-out figures and ``weights``."""
     cfg = cfg or StyleTrainConfig()
+    if cfg.contrastive < 0 or cfg.contrastive_tau <= 0:
+        raise UserError(f"--contrastive must be ≥ 0 and --contrastive-tau > 0 (got {cfg.contrastive} "
+                        f"and {cfg.contrastive_tau})")
     run = RunFolder(out)
     run.check_start(resume)  # before G and the captions are loaded
     stored = run.read_config() if resume else None
