@@ -108,3 +108,12 @@ def test_train_style_refuses_a_negative_contrastive_weight_before_loading(tmp_pa
     line = _one_error_line(_cli("train-style", "--weights", str(tmp_path / "none"), "--out", str(tmp_path / "s"),
                                 "--contrastive", "10", "--contrastive-tau", "0"))
     assert "--contrastive-tau" in line and "0.0" in line
+
+
+def test_train_unknown_or_repeated_mode_seeking_space_is_refused_before_loading(tmp_path):
+    line = _one_error_line(_cli("train", "--data", str(tmp_path / "nodata"), "--out", str(tmp_path / "run"),
+                                "--preset", "tiny", "--mode-seeking-on", "pixels+hue"))
+    assert "'hue'" in line and "pixels, edges, layout" in line
+    line = _one_error_line(_cli("train", "--data", str(tmp_path / "nodata"), "--out", str(tmp_path / "run"),
+                                "--preset", "tiny", "--mode-seeking-on", "layout+layout"))
+    assert "twice" in line

@@ -93,6 +93,8 @@ def test_interpolation_and_mode_seeking():
         mode_seeking_loss(x, moved, z1, z2, space="hue")
     with pytest.raises(ValueError, match="'hue'"):
         mode_seeking_loss(x, moved, z1, z2, space="pixels+hue")
+    with pytest.raises(ValueError, match="twice"):
+        mode_seeking_loss(x, moved, z1, z2, space="pixels+pixels")
 
 
 def _nets(cond_aug=False, mbstd=False, sn=False):

@@ -216,13 +216,14 @@ def run(args) -> int:
     from ..train import distributed as du
     from ..train.gan_data import load_split
     from ..train.gan_trainer import Trainer
-    from ..train.losses import check_variant
+    from ..train.losses import check_variant, mode_seeking_space
     from ..text.cache import load_embeddings
 
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg, run_cfg = resolve_config(args)
     check_variant(cfg.variant)           # fail fast, before the data is loaded
+    mode_seeking_space(cfg.mode_seeking_on)
     size = preset(cfg.preset, "generator").image_size
     if cfg.load_size < size:
         raise UserError(f"--load-size {cfg.load_size} is smaller than the {size}-pixel images G "

@@ -133,6 +133,8 @@ def mode_seeking_space(space: str) -> list:
         if name not in _MS_SPACES:
             raise UserError(f"unknown mode-seeking space {name!r} (--mode-seeking-on {space}): choose "
                             f"{', '.join(MODE_SEEKING_SPACES)}, or several joined by '+'")
+    if len(set(names)) < len(names):
+        raise UserError(f"--mode-seeking-on {space} names a space twice: raise --mode-seeking to weigh it more")
     return [_MS_SPACES[name] for name in names]
 
 
